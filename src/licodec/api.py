@@ -1,0 +1,108 @@
+"""High-level API: image in, ``.lic`` bytes out, and back.
+
+>>> import licodec
+>>> data = licodec.compress(image)              # PIL image or H×W×3 uint8 array
+>>> restored = licodec.decompress(data)         # PIL image, same size (and grayscale stays gray)
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from licodec import models
+from licodec.coding import container
+from licodec.coding.container import Header
+from licodec.errors import WeightsMismatchError
+from licodec.image_io import to_rgb_array
+from licodec.models.base import CompressionModel
+
+
+@lru_cache(maxsize=8)
+def _cached_model(name: str | None, weights: str | None) -> tuple[CompressionModel, bytes]:
+    if weights is None:
+        model = models.create(name or models.DEFAULT)
+    else:
+        model = models.load(weights) if name is None else models.create(name, weights=weights)
+    return model, models.state_digest(model)
+
+
+def get_model(name: str | None = None, weights: str | os.PathLike | None = None) -> tuple[CompressionModel, bytes]:
+    """The (cached, eval-mode) model and its weights digest. With ``weights`` and no ``name``,
+    the architecture is the one the weights file names."""
+    return _cached_model(name, None if weights is None else str(weights))
+
+
+def image_to_tensor(arr: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.array(arr, dtype=np.uint8, copy=True)).permute(2, 0, 1).unsqueeze(0).float() / 255.0
+
+
+def tensor_to_array(x: torch.Tensor) -> np.ndarray:
+    return (x[0].clamp(0, 1) * 255.0).round().to(torch.uint8).permute(1, 2, 0).numpy()
+
+
+def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    h, w = x.shape[-2:]
+    ph, pw = -h % multiple, -w % multiple
+    return F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
+
+
+def compress(image: Image.Image | np.ndarray, model: str | None = None, quality: float | None = None, *,
+             weights: str | os.PathLike | None = None, net: CompressionModel | None = None) -> bytes:
+    """Compress an image to the bytes of a complete ``.lic`` file.
+
+    ``model`` is a registry name (default :data:`licodec.models.DEFAULT`); ``quality`` a real
+    number in the model's range (default: the model's default); ``weights`` a safetensors file
+    to use instead of the shipped weights; ``net`` an already built model (e.g. during training).
+    """
+    arr, channels = to_rgb_array(image)
+    if net is None:
+        net, digest = get_model(model, weights)
+    else:
+        digest = models.state_digest(net)
+    q = net.default_quality if quality is None else float(quality)
+    net.quality_tensor(q, 1)  # validates the range
+    x = pad_to_multiple(image_to_tensor(arr), net.downsample)
+    with torch.inference_mode():
+        enc = net.compress(x, q)
+    fields = {"model": net.name, "digest": digest, "height": arr.shape[0], "width": arr.shape[1],
+              "channels": channels, "quality": q, "shape": tuple(int(v) for v in enc["shape"])}
+    return container.pack(fields, enc["strings"])
+
+
+def decode_array(data: bytes, *, weights: str | os.PathLike | None = None,
+                 net: CompressionModel | None = None) -> tuple[np.ndarray, Header]:
+    """Decode ``.lic`` bytes to an H×W×3 uint8 array and the parsed header."""
+    header, streams = container.unpack(data)
+    if net is None:
+        net, digest = get_model(header.model, weights)
+    else:
+        digest = models.state_digest(net)
+    if net.name != header.model:
+        raise WeightsMismatchError(f"file was coded with '{header.model}', not '{net.name}'")
+    if digest != header.digest:
+        raise WeightsMismatchError(
+            f"file was coded with other '{header.model}' weights (digest {header.digest.hex()}, "
+            f"available {digest.hex()})")
+    with torch.inference_mode():
+        dec = net.decompress(streams, header.shape, header.quality)
+    x_hat = dec["x_hat"][..., : header.height, : header.width]
+    return tensor_to_array(x_hat), header
+
+
+def decompress(data: bytes, *, weights: str | os.PathLike | None = None,
+               net: CompressionModel | None = None) -> Image.Image:
+    """Decode ``.lic`` bytes to a PIL image (mode ``RGB``, or ``L`` for grayscale sources)."""
+    arr, header = decode_array(data, weights=weights, net=net)
+    image = Image.fromarray(arr, "RGB")
+    return image.convert("L") if header.channels == 1 else image
+
+
+def read_header(data: bytes) -> Header:
+    """Parse and verify a ``.lic`` file's header (and checksum) without decoding it."""
+    return container.unpack(data)[0]

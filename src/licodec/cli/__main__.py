@@ -1,0 +1,3 @@
+from licodec.cli import main
+
+main()

@@ -1,0 +1,193 @@
+"""``lic compress``, ``lic decompress``, ``lic info``, ``lic models`` and ``lic demo``."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+import numpy as np
+
+from licodec.errors import InvalidOptionError
+
+
+@contextmanager
+def _warnings_to_stderr():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for w in caught:
+        if issubclass(w.category, UserWarning):
+            click.echo(f"lic: warning: {w.message}", err=True)
+
+
+def _output_path(given: str | None, source: Path, suffix: str, force: bool) -> Path:
+    if given:
+        return Path(given)
+    out = source.with_suffix(suffix)
+    if out.exists() and not force:
+        raise InvalidOptionError(f"{out} exists; choose another name with -o or pass --force")
+    return out
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * math.log10(255.0**2 / mse)
+
+
+@click.command("compress")
+@click.argument("source", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", help="Output .lic file (default: SOURCE with .lic suffix).")
+@click.option("--model", default=None, help="Model name (see `lic models`); default: the shipped default.")
+@click.option("--quality", type=float, default=None, help="Quality knob, any real value in the model's range.")
+@click.option("--bpp", "target_bpp", type=float, default=None, help="Rate control: largest quality at or under this bpp.")
+@click.option("--size", "target_size", type=int, default=None, help="Rate control: file size in bytes, never exceeded.")
+@click.option("--psnr", "target_psnr", type=float, default=None, help="Rate control: smallest file reaching this PSNR (dB).")
+@click.option("--weights", type=click.Path(dir_okay=False), default=None, help="Use these safetensors weights.")
+@click.option("-f", "--force", is_flag=True, help="Overwrite the default output file if it exists.")
+def compress_cmd(source, output, model, quality, target_bpp, target_size, target_psnr, weights, force):
+    """Compress an image (PNG, JPEG, WebP, BMP, TIFF, ...) to a .lic file."""
+    from licodec import api
+    from licodec.image_io import load_image, write_atomic
+
+    targets = [t for t in (quality, target_bpp, target_size, target_psnr) if t is not None]
+    if len(targets) > 1:
+        raise InvalidOptionError("give at most one of --quality, --bpp, --size, --psnr")
+    src = Path(source)
+    with _warnings_to_stderr():
+        arr, channels = load_image(src)
+    out = _output_path(output, src, ".lic", force)
+    image = arr[..., 0] if channels == 1 else arr
+    t0 = time.perf_counter()
+    if target_bpp is not None or target_size is not None or target_psnr is not None:
+        from licodec.rate_control import compress_to_target
+
+        data = compress_to_target(image, model=model, weights=weights, bpp=target_bpp, size=target_size, psnr=target_psnr)
+    else:
+        data = api.compress(image, model=model, quality=quality, weights=weights)
+    elapsed = time.perf_counter() - t0
+    write_atomic(out, data)
+    header = api.read_header(data)
+    bpp = 8 * len(data) / (arr.shape[0] * arr.shape[1])
+    click.echo(f"{out}: {len(data)} bytes, {bpp:.4f} bpp, {header.model} q={header.quality:g}, {elapsed:.2f} s")
+
+
+@click.command("decompress")
+@click.argument("source", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", help="Output image (format from the suffix; default: SOURCE with .png).")
+@click.option("--weights", type=click.Path(dir_okay=False), default=None, help="Decode with these safetensors weights.")
+@click.option("-f", "--force", is_flag=True, help="Overwrite the default output file if it exists.")
+def decompress_cmd(source, output, weights, force):
+    """Decode a .lic file to an image."""
+    from licodec import api
+    from licodec.errors import FormatError
+    from licodec.image_io import save_image_atomic
+
+    src = Path(source)
+    if not src.is_file():
+        raise FormatError(f"no such file: {src}")
+    data = src.read_bytes()
+    out = _output_path(output, src, ".png", force)
+    t0 = time.perf_counter()
+    image = api.decompress(data, weights=weights)
+    elapsed = time.perf_counter() - t0
+    save_image_atomic(image, out)
+    click.echo(f"{out}: {image.width}x{image.height} {image.mode}, {elapsed:.2f} s")
+
+
+@click.command("info")
+@click.argument("source", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def info_cmd(source, as_json):
+    """Show a .lic file's header: model, weights digest, size, quality, bytes per stream, bpp."""
+    from licodec import api
+    from licodec.errors import FormatError
+
+    src = Path(source)
+    if not src.is_file():
+        raise FormatError(f"no such file: {src}")
+    data = src.read_bytes()
+    h = api.read_header(data)
+    pixels = h.height * h.width
+    info = {
+        "file": str(src), "bytes": len(data), "bpp": 8 * len(data) / pixels, "model": h.model,
+        "weights_digest": h.digest.hex(), "height": h.height, "width": h.width, "channels": h.channels,
+        "quality": h.quality, "latent_shape": list(h.shape), "header_bytes": h.header_bytes + 4,
+        "streams": [{"index": i, "bytes": n, "bpp": 8 * n / pixels} for i, n in enumerate(h.stream_lengths)],
+    }
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+        return
+    click.echo(f"file          {src}")
+    click.echo(f"model         {h.model} (weights {h.digest.hex()})")
+    click.echo(f"image         {h.width}x{h.height}, {'grayscale' if h.channels == 1 else 'RGB'}")
+    click.echo(f"quality       {h.quality:g}")
+    click.echo(f"latent shape  {h.shape[0]}x{h.shape[1]}")
+    click.echo(f"size          {len(data)} bytes, {info['bpp']:.4f} bpp (header + checksum {info['header_bytes']} bytes)")
+    for s in info["streams"]:
+        click.echo(f"stream {s['index']}      {s['bytes']} bytes, {s['bpp']:.4f} bpp")
+
+
+@click.command("models")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def models_cmd(as_json):
+    """List the models, their quality range and whether trained weights ship."""
+    from licodec import models
+
+    rows = []
+    for name in models.available():
+        path = models.shipped_weights(name)
+        cls = models.model_class(name)
+        levels = len(models.LAMBDAS_MSE)
+        if path is not None:
+            from licodec.models.weights import read_weights
+
+            _, meta = read_weights(path)
+            levels = len(meta["config"].get("lambdas", models.LAMBDAS_MSE))
+        rows.append({"name": name, "default": name == models.DEFAULT, "qualities": [1.0, float(levels)],
+                     "trained_weights": path is not None, "paper": cls.paper})
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    width = max(len(r["name"]) for r in rows)
+    for r in rows:
+        mark = "*" if r["default"] else " "
+        trained = "trained weights" if r["trained_weights"] else "architecture only"
+        click.echo(f"{mark} {r['name']:<{width}}  quality {r['qualities'][0]:g}-{r['qualities'][1]:g}  {trained:<17}  {r['paper']}")
+
+
+@click.command("demo")
+@click.option("--model", default=None, help="Model name; default: the shipped default.")
+@click.option("--quality", type=float, default=None)
+@click.option("--image", type=click.Path(dir_okay=False), default=None, help="Use this image instead of the bundled sample.")
+def demo_cmd(model, quality, image):
+    """Compress and decompress the bundled sample image; print bytes, bpp, PSNR and timings."""
+    from importlib import resources
+
+    from licodec import api
+    from licodec.image_io import load_image
+
+    path = Path(image) if image else Path(str(resources.files("licodec") / "data" / "sample.png"))
+    with _warnings_to_stderr():
+        arr, _ = load_image(path)
+    api.get_model(model)  # load once, outside the timings
+    t0 = time.perf_counter()
+    data = api.compress(arr, model=model, quality=quality)
+    t1 = time.perf_counter()
+    rec, header = api.decode_array(data)
+    t2 = time.perf_counter()
+    pixels = arr.shape[0] * arr.shape[1]
+    click.echo(f"image       {path.name} {arr.shape[1]}x{arr.shape[0]}")
+    click.echo(f"model       {header.model} quality {header.quality:g}")
+    click.echo(f"bytes       {len(data)}")
+    click.echo(f"bpp         {8 * len(data) / pixels:.4f}")
+    click.echo(f"PSNR        {psnr(arr, rec):.2f} dB")
+    click.echo(f"compress    {t1 - t0:.3f} s")
+    click.echo(f"decompress  {t2 - t1:.3f} s")
+
+
+COMMANDS = [compress_cmd, decompress_cmd, info_cmd, models_cmd, demo_cmd]

@@ -1,0 +1,66 @@
+"""``lic train``."""
+
+from __future__ import annotations
+
+import click
+
+from licodec.errors import InvalidOptionError
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise InvalidOptionError(f"not a comma-separated list of numbers: {text!r}") from None
+
+
+@click.command("train")
+@click.option("--model", "model_name", required=True, help="Registry name, e.g. mbt2018-mean.")
+@click.option("--data", required=True, type=click.Path(), help="Folder of training images.")
+@click.option("--val", type=click.Path(), default=None, help="Folder of validation images (real coding).")
+@click.option("--lambda", "lam", type=float, default=None, help="Train one rate point.")
+@click.option("--lambdas", default=None, help="Comma-separated λ per quality level (variable rate).")
+@click.option("--steps", type=int, required=True)
+@click.option("--batch", type=int, default=16, show_default=True)
+@click.option("--patch", type=int, default=128, show_default=True)
+@click.option("--lr", type=float, default=5e-4, show_default=True)
+@click.option("--warmup", type=int, default=500, show_default=True)
+@click.option("--metric", type=click.Choice(["mse", "ms-ssim"]), default="mse", show_default=True)
+@click.option("--workers", type=int, default=0, show_default=True, help="Data-loading worker processes.")
+@click.option("--threads", type=int, default=0, help="Torch threads (0: all cores).")
+@click.option("--no-bf16", is_flag=True, help="Train in fp32.")
+@click.option("--compile", "use_compile", is_flag=True, help="torch.compile the model.")
+@click.option("--checkpoint-minutes", type=float, default=5.0, show_default=True)
+@click.option("--val-every", type=int, default=2000, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--init", type=click.Path(), default=None, help="Start from these weights (safetensors).")
+@click.option("--config", "model_config", default=None, help='Model constructor JSON, e.g. \'{"N": 192, "M": 320}\'.')
+@click.option("--out", required=True, type=click.Path(), help="Run folder (checkpoints, logs, weights).")
+@click.option("--resume", is_flag=True, help="Continue the run in --out exactly where it stopped.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def train(model_name, data, val, lam, lambdas, steps, batch, patch, lr, warmup, metric, workers, threads,
+          no_bf16, use_compile, checkpoint_minutes, val_every, seed, init, model_config, out, resume, quiet):
+    """Train a model (variable rate with --lambdas, one rate with --lambda)."""
+    import json
+
+    from licodec.models.base import LAMBDAS_MSE
+    from licodec.train.trainer import TrainConfig, Trainer
+
+    if lam is not None and lambdas is not None:
+        raise InvalidOptionError("give --lambda or --lambdas, not both")
+    lams = (lam,) if lam is not None else (_floats(lambdas) if lambdas else LAMBDAS_MSE)
+    try:
+        extra = json.loads(model_config) if model_config else {}
+    except json.JSONDecodeError:
+        raise InvalidOptionError("--config must be a JSON object") from None
+    cfg = TrainConfig(model=model_name, data=data, out=out, steps=steps, lambdas=lams, val=val, batch=batch,
+                      patch=patch, lr=lr, warmup=warmup, metric=metric, workers=workers, threads=threads,
+                      seed=seed, bf16=not no_bf16, compile=use_compile, checkpoint_minutes=checkpoint_minutes,
+                      val_every=val_every, init=init, model_config=extra, progress=not quiet)
+    trainer = Trainer(cfg, resume=resume)
+    trainer.fit()
+    if trainer.rank == 0:
+        click.echo(f"step {trainer.step}: checkpoint and weights in {out}")
+
+
+COMMANDS = [train]

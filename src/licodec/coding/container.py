@@ -1,0 +1,117 @@
+"""The ``.lic`` container, version 1 (byte layout documented in ``docs/format.md``).
+
+All integers little endian::
+
+    magic      4   89 4C 49 43  ("\\x89LIC")
+    version    1   1
+    flags      1   0 (reserved)
+    name_len   1   n
+    model      n   registry name, ASCII
+    digest     8   first 8 bytes of the weights' SHA-256 state digest
+    height     4   u32, image height in pixels
+    width      4   u32, image width in pixels
+    channels   1   1 (grayscale) or 3 (RGB) — the channel count to decode to
+    quality    4   f32, the quality knob the image was coded at
+    latent_h   2   u16 ┐ the ``shape`` of the model's compress() output
+    latent_w   2   u16 ┘ (the lowest-resolution latent)
+    n_streams  1   k
+    lengths    4k  u32 each
+    streams    Σ   the entropy-coded streams, in order
+    crc32      4   CRC-32 (zlib) of every preceding byte
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+import zlib
+from dataclasses import dataclass
+
+from licodec.errors import CorruptFileError, NotLicFileError, TruncatedFileError, UnsupportedVersionError
+
+MAGIC = b"\x89LIC"
+VERSION = 1
+_FIXED = struct.Struct("<IIBfHHB")  # height, width, channels, quality, latent_h, latent_w, n_streams
+
+
+@dataclass(frozen=True)
+class Header:
+    model: str
+    digest: bytes
+    height: int
+    width: int
+    channels: int
+    quality: float
+    shape: tuple[int, int]
+    stream_lengths: tuple[int, ...]
+
+    @property
+    def header_bytes(self) -> int:
+        return 4 + 3 + len(self.model) + 8 + _FIXED.size + 4 * len(self.stream_lengths)
+
+    @property
+    def total_bytes(self) -> int:
+        return self.header_bytes + sum(self.stream_lengths) + 4
+
+
+def pack(header_fields: dict, streams: list[bytes]) -> bytes:
+    """Serialize a header (fields of :class:`Header` except ``stream_lengths``) and its streams."""
+    name = header_fields["model"].encode("ascii")
+    if len(name) > 255 or len(streams) > 255 or len(header_fields["digest"]) != 8:
+        raise ValueError("header field out of range")
+    quality = float(header_fields["quality"])
+    if not math.isfinite(quality):
+        raise ValueError("quality must be finite")
+    h, w = header_fields["shape"]
+    body = bytearray(MAGIC)
+    body += bytes([VERSION, 0, len(name)]) + name + header_fields["digest"]
+    body += _FIXED.pack(header_fields["height"], header_fields["width"], header_fields["channels"], quality, h, w, len(streams))
+    body += b"".join(struct.pack("<I", len(s)) for s in streams)
+    body += b"".join(streams)
+    return bytes(body) + struct.pack("<I", zlib.crc32(body))
+
+
+def unpack(data: bytes) -> tuple[Header, list[bytes]]:
+    """Parse and verify a ``.lic`` file; raises a specific :class:`~licodec.errors.FormatError`."""
+    header = parse_header(data)
+    if len(data) < header.total_bytes:
+        raise TruncatedFileError(f"file is truncated: {len(data)} of {header.total_bytes} bytes")
+    if len(data) > header.total_bytes:
+        raise CorruptFileError(f"file has {len(data) - header.total_bytes} unexpected trailing bytes")
+    (crc,) = struct.unpack("<I", data[-4:])
+    if zlib.crc32(data[:-4]) != crc:
+        raise CorruptFileError("checksum mismatch: the file is corrupted")
+    pos = header.header_bytes
+    streams = []
+    for n in header.stream_lengths:
+        streams.append(bytes(data[pos : pos + n]))
+        pos += n
+    return header, streams
+
+
+def parse_header(data: bytes) -> Header:
+    """Read the header fields only (no checksum verification)."""
+    data = bytes(data)
+    if len(data) < 4 or data[:4] != MAGIC:
+        raise NotLicFileError("not a .lic file (bad magic bytes)")
+    if len(data) < 7:
+        raise TruncatedFileError("file is truncated inside the header")
+    if data[4] != VERSION:
+        raise UnsupportedVersionError(f"unsupported .lic format version {data[4]} (this licodec reads version {VERSION})")
+    n = data[6]
+    pos = 7 + n + 8
+    if len(data) < pos + _FIXED.size:
+        raise TruncatedFileError("file is truncated inside the header")
+    try:
+        model = data[7 : 7 + n].decode("ascii")
+    except UnicodeDecodeError:
+        raise CorruptFileError("header is corrupted (model name)") from None
+    digest = data[7 + n : pos]
+    height, width, channels, quality, lh, lw, k = _FIXED.unpack_from(data, pos)
+    pos += _FIXED.size
+    if len(data) < pos + 4 * k:
+        raise TruncatedFileError("file is truncated inside the header")
+    lengths = struct.unpack_from(f"<{k}I", data, pos)
+    if channels not in (1, 3) or height == 0 or width == 0 or not math.isfinite(quality):
+        raise CorruptFileError("header is corrupted (image fields)")
+    return Header(model, digest, height, width, channels, quality, (lh, lw), tuple(lengths))

@@ -1,0 +1,124 @@
+"""Reading images into the codec's RGB layout, and writing files atomically.
+
+Input conversions (all through Pillow; PNG, JPEG, WebP, BMP, TIFF and anything else Pillow
+opens):
+
+============================  ==========================================================
+input                         handling
+============================  ==========================================================
+RGB, 8 bit                    coded as is
+grayscale (L, 1-bit)          coded as RGB, decoded back to grayscale (header channels=1)
+16-bit / 32-bit gray (I;16…)  scaled to 8 bit with a warning, then as grayscale
+RGBA, LA, palette with alpha  alpha dropped with a warning (colour coded as is)
+palette (P), CMYK, YCbCr, HSV converted to RGB (palette and YCbCr silently, others with a warning)
+float (F)                     rejected: no defined 8-bit range
+============================  ==========================================================
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from licodec.errors import ImageReadError
+
+
+class ConversionWarning(UserWarning):
+    """An input image was converted in a way that loses information."""
+
+
+def to_rgb_array(image: Image.Image | np.ndarray) -> tuple[np.ndarray, int]:
+    """Return (H×W×3 uint8 array, original channel count 1 or 3)."""
+    if isinstance(image, np.ndarray):
+        return _array_to_rgb(image)
+    if not isinstance(image, Image.Image):
+        raise ImageReadError(f"expected a PIL image or a uint8 numpy array, got {type(image).__name__}")
+    mode = image.mode
+    if mode == "RGB":
+        return np.asarray(image, dtype=np.uint8), 3
+    if mode in ("L", "1"):
+        return np.repeat(np.asarray(image.convert("L"))[..., None], 3, axis=2), 1
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        arr = np.asarray(image).astype(np.float64)
+        peak = 65535.0 if arr.max(initial=0) > 255 or mode.startswith("I;16") else 255.0
+        warnings.warn(f"{mode} image scaled to 8 bits per sample", ConversionWarning, stacklevel=3)
+        gray = np.clip(np.round(arr * 255.0 / peak), 0, 255).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=2), 1
+    if mode == "F":
+        raise ImageReadError("floating-point images are not supported (no defined 8-bit range)")
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in image.info):
+        warnings.warn("alpha channel dropped (licodec codes colour only)", ConversionWarning, stacklevel=3)
+        if mode in ("LA", "La"):
+            return np.repeat(np.asarray(image.convert("L"))[..., None], 3, axis=2), 1
+        return np.asarray(image.convert("RGBA").convert("RGB"), dtype=np.uint8), 3
+    if mode not in ("P", "YCbCr"):
+        warnings.warn(f"{mode} image converted to RGB", ConversionWarning, stacklevel=3)
+    try:
+        return np.asarray(image.convert("RGB"), dtype=np.uint8), 3
+    except (ValueError, OSError) as exc:
+        raise ImageReadError(f"cannot convert {mode} image to RGB: {exc}") from None
+
+
+def _array_to_rgb(arr: np.ndarray) -> tuple[np.ndarray, int]:
+    if arr.dtype != np.uint8:
+        raise ImageReadError(f"numpy images must be uint8, got {arr.dtype}")
+    if arr.ndim == 2:
+        return np.repeat(arr[..., None], 3, axis=2), 1
+    if arr.ndim == 3 and arr.shape[2] == 3:
+        return np.ascontiguousarray(arr), 3
+    if arr.ndim == 3 and arr.shape[2] == 4:
+        warnings.warn("alpha channel dropped (licodec codes colour only)", ConversionWarning, stacklevel=3)
+        return np.ascontiguousarray(arr[..., :3]), 3
+    raise ImageReadError(f"expected an H×W, H×W×3 or H×W×4 array, got shape {arr.shape}")
+
+
+def load_image(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """Open an image file; raises :class:`ImageReadError` for anything Pillow cannot decode."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImageReadError(f"no such image file: {path}")
+    try:
+        with Image.open(path) as im:
+            im.load()
+            arr, channels = to_rgb_array(im)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        if isinstance(exc, ImageReadError):
+            raise
+        raise ImageReadError(f"cannot read image {path.name}: {exc}") from None
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ImageReadError(f"image {path.name} is empty")
+    return arr, channels
+
+
+def write_atomic(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename, so a
+    reader never sees a partial file and a failure leaves nothing behind."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_image_atomic(image: Image.Image, path: str | os.PathLike) -> None:
+    """Encode ``image`` in the format its suffix names (PNG if none) and write it atomically."""
+    path = Path(path)
+    fmt = Image.registered_extensions().get(path.suffix.lower(), "PNG")
+    buf = io.BytesIO()
+    try:
+        image.save(buf, format=fmt)
+    except (KeyError, OSError, ValueError) as exc:
+        raise ImageReadError(f"cannot write {path.suffix or 'image'} output: {exc}") from None
+    write_atomic(path, buf.getvalue())

@@ -1,0 +1,197 @@
+"""Masked exact convolutions for spatial context models, and their evaluation at single positions.
+
+Two spatial masks, both on :class:`~licodec.layers.exact.ExactConv2d` so that the context —
+which sits between decoded symbols and entropy parameters — is bit-exact on every machine:
+
+* **raster, type A** — van den Oord et al., "Conditional image generation with PixelCNN
+  decoders", NeurIPS 2016: a tap is kept iff it comes strictly before the centre in raster
+  order (rows above, and the left part of the centre row). Minnen, Ballé & Toderici,
+  "Joint autoregressive and hierarchical priors for learned image compression", NeurIPS 2018,
+  sec. 2 / fig. 2, use a 5×5 type-A masked convolution as the context model g_cm, so that
+  φ_i = g_cm(ŷ_<i). (Type B, which also keeps the centre, is offered for completeness.)
+* **checkerboard** — He, Zheng, Sun, Wang & Qin, "Checkerboard context model for efficient
+  learned image compression", CVPR 2021, sec. 3.2 (fig. 3): a tap is kept iff its offset
+  (Δy, Δx) from the centre has Δy + Δx odd. Latent positions are split into *anchors* and
+  *non-anchors* on the two colours of a checkerboard (:func:`anchor_mask`); the context of a
+  non-anchor then only ever reads anchors, and anchors get no spatial context at all.
+
+Single-position evaluation. Autoregressive decoding must not run a full-image convolution per
+decoded position. Because every exact layer computes integer sums below 2^53 in float64, *any*
+way of evaluating a position's output — a full-image convolution, a k×k patch times the
+unmasked taps, a different BLAS — gives the identical integer, and therefore the identical
+rounded activation. :meth:`MaskedExactConv2d.at` and :class:`IntegerPointwise` use this: they
+evaluate a masked convolution, resp. a stack of exact 1×1 convolutions and ReLUs, on just the
+positions being decoded (numpy, integer-valued float64, batched across channels).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from licodec.layers.exact import _EXACT_LIMIT, A_FRAC, A_MAX, W_FRAC, ExactConv2d
+
+ACT_LIMIT = A_MAX * 2**A_FRAC  # the activation clamp, in integer grid units (2^20)
+GRID = float(2**A_FRAC)  # activations are integers / GRID
+
+
+def raster_mask(kernel: int, mask_type: str = "A") -> Tensor:
+    """(k, k) mask of the taps strictly before the centre in raster order (type A), or up to
+    and including the centre (type B)."""
+    if kernel % 2 != 1:
+        raise ValueError("masked convolutions need an odd kernel size")
+    c = kernel // 2
+    m = torch.zeros(kernel, kernel)
+    m[:c, :] = 1
+    m[c, :c] = 1
+    if mask_type == "B":
+        m[c, c] = 1
+    elif mask_type != "A":
+        raise ValueError(f"unknown raster mask type {mask_type!r}")
+    return m
+
+
+def checkerboard_mask(kernel: int) -> Tensor:
+    """(k, k) mask of the taps whose offset from the centre has an odd sum (He et al. 2021, fig. 3):
+    seen from a non-anchor, exactly the anchors in its k×k neighbourhood."""
+    if kernel % 2 != 1:
+        raise ValueError("masked convolutions need an odd kernel size")
+    i = torch.arange(kernel)
+    return ((i[:, None] + i[None, :]) % 2 == 1).float()
+
+
+def anchor_mask(h: int, w: int) -> Tensor:
+    """Boolean (h, w) map of the anchor positions: (i + j) even, so the top-left latent is an anchor."""
+    i = torch.arange(h)[:, None]
+    j = torch.arange(w)[None, :]
+    return (i + j) % 2 == 0
+
+
+def to_grid(x: Tensor | np.ndarray) -> np.ndarray:
+    """Activations as integer grid units (float64), clamped like an exact layer's input."""
+    a = x.detach().double().cpu().numpy() if isinstance(x, Tensor) else np.asarray(x, dtype=np.float64)
+    return np.round(np.clip(a, -A_MAX, A_MAX) * GRID)
+
+
+def requantize(acc: np.ndarray) -> np.ndarray:
+    """Accumulator (units 2^-(A_FRAC+W_FRAC)) back onto the activation grid — the same rounding
+    (half to even) and clamp as :class:`~licodec.layers.exact.ExactConv2d`."""
+    return np.clip(np.round(acc / 2**W_FRAC), -ACT_LIMIT, ACT_LIMIT)
+
+
+def from_grid(a: np.ndarray) -> Tensor:
+    """Integer grid units back to float32 activations (exact: |a| <= 2^20)."""
+    return torch.from_numpy(a / GRID).float()
+
+
+class MaskedExactConv2d(ExactConv2d):
+    """Stride-1, 'same'-padded :class:`ExactConv2d` whose taps outside a fixed spatial mask are zero.
+
+    ``mask`` is ``"A"`` or ``"B"`` (raster, PixelCNN) or ``"checkerboard"`` (He et al. 2021).
+    The mask is a non-persistent buffer: it comes from the code, never from a weights file, so
+    a file cannot give the context model access to the future. Masked taps get no gradient in
+    training (the masked weight is what is fake-quantized and convolved).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 5, mask: str = "A"):
+        super().__init__(in_channels, out_channels, kernel_size, stride=1, padding=kernel_size // 2)
+        if mask in ("A", "B"):
+            m = raster_mask(kernel_size, mask)
+        elif mask == "checkerboard":
+            m = checkerboard_mask(kernel_size)
+        else:
+            raise ValueError(f"unknown mask {mask!r}")
+        self.mask_type = mask
+        self.register_buffer("mask", m[None, None], persistent=False)
+        with torch.no_grad():
+            self.weight.mul_(self.mask)  # cosmetic: the masked taps start (and stay unused) at zero
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, mask={self.mask_type}"
+
+    def _conv(self, x: Tensor, w: Tensor, b: Tensor | None) -> Tensor:
+        return F.conv2d(x, w * self.mask.to(w.dtype), b, self.stride, self.padding, self.dilation, self.groups)
+
+    def _int_params(self) -> tuple[Tensor, Tensor | None]:
+        w = torch.round(self.weight.detach().double() * 2**W_FRAC) * self.mask.double()
+        b = None if self.bias is None else torch.round(self.bias.detach().double() * 2 ** (W_FRAC + A_FRAC))
+        bound = w.abs().flatten(1).sum(1).max().item() * ACT_LIMIT + (0.0 if b is None else b.abs().max().item())
+        if bound >= _EXACT_LIMIT:
+            raise ValueError(f"{type(self).__name__}: weights too large for exact integer arithmetic")
+        return w, b
+
+    # -- single-position evaluation ---------------------------------------------------------------
+    def taps(self) -> np.ndarray:
+        """Flat indices (into the k·k patch, row-major) of the unmasked taps."""
+        return np.flatnonzero(self.mask.flatten().cpu().numpy())
+
+    def integer_taps(self) -> tuple[np.ndarray, np.ndarray]:
+        """Integer weights of the unmasked taps as a (C_in·T, C_out) matrix with rows ordered
+        (input channel, tap), and the integer bias (C_out,), both float64."""
+        w, b = self._int_params()
+        t = torch.from_numpy(self.taps())
+        wt = w.flatten(2)[:, :, t]  # (C_out, C_in, T)
+        bias = np.zeros(self.out_channels) if b is None else b.numpy()
+        return np.ascontiguousarray(wt.reshape(self.out_channels, -1).T.numpy()), bias
+
+    @torch.no_grad()
+    def at(self, x: Tensor, rows: Tensor, cols: Tensor) -> Tensor:
+        """Eval-mode output at positions (rows[p], cols[p]) from their k×k neighbourhoods only:
+        (B, C_out, P), bit-identical to ``self(x)[:, :, rows, cols]``."""
+        k, c = self.kernel_size[0], self.kernel_size[0] // 2
+        w, b = self.integer_taps()
+        xp = np.pad(to_grid(x), ((0, 0), (0, 0), (c, c), (c, c)))
+        r, q = rows.cpu().numpy(), cols.cpu().numpy()
+        dy, dx = np.divmod(self.taps(), k)
+        patch = xp[:, :, r[:, None] + dy[None, :], q[:, None] + dx[None, :]]  # (B, C, P, T)
+        bsz, cin, npos, ntap = patch.shape
+        flat = patch.transpose(0, 2, 1, 3).reshape(bsz * npos, cin * ntap)
+        out = requantize(flat @ w + b).reshape(bsz, npos, -1).transpose(0, 2, 1)
+        return from_grid(np.ascontiguousarray(out))
+
+
+class IntegerPointwise:
+    """A stack of exact 1×1 convolutions and ReLUs evaluated row-wise on integer-grid activations.
+
+    Eval-mode twin of ``nn.Sequential(ExactConv2d(.., 1), nn.ReLU(), ...)`` for per-position
+    decoding loops: ``x`` is (P, C_in) in grid units (:func:`to_grid`), the result (P, C_out) in
+    grid units, bit-identical to the module applied to the same positions. :meth:`partial` and
+    the ``partial`` argument of :meth:`__call__` split the first layer's input channels: a
+    contribution known for every position in advance (e.g. the hyperprior's) is computed in one
+    batch, and only the rest (the context) per decoding step — exact, since integer sums do not
+    depend on the order they are formed in.
+    """
+
+    def __init__(self, stack: nn.Sequential):
+        self.layers: list[tuple[np.ndarray, np.ndarray, bool]] = []
+        for module in stack:
+            if isinstance(module, ExactConv2d) and not isinstance(module, MaskedExactConv2d) \
+                    and module.kernel_size == (1, 1) and module.groups == 1:
+                w, b = module._int_params()
+                bias = np.zeros(module.out_channels) if b is None else b.numpy()
+                self.layers.append((np.ascontiguousarray(w[:, :, 0, 0].T.numpy()), bias, False))
+            elif isinstance(module, nn.ReLU) and self.layers:
+                w, b, _ = self.layers[-1]
+                self.layers[-1] = (w, b, True)
+            else:
+                raise TypeError(f"IntegerPointwise takes exact 1x1 convolutions and ReLUs, not {type(module).__name__}")
+
+    def partial(self, head: np.ndarray) -> np.ndarray:
+        """First-layer accumulator (with bias) from the leading ``head.shape[-1]`` input channels."""
+        w, b, _ = self.layers[0]
+        return head @ w[: head.shape[-1]] + b
+
+    def __call__(self, x: np.ndarray, partial: np.ndarray | None = None) -> np.ndarray:
+        """Run the stack on ``x`` (P, C); with ``partial``, ``x`` holds only the trailing input
+        channels of the first layer and ``partial`` the accumulator of the leading ones."""
+        for n, (w, b, relu) in enumerate(self.layers):
+            if n == 0 and partial is not None:
+                acc = partial + x @ w[w.shape[0] - x.shape[-1]:]
+            else:
+                acc = x @ w + b
+            x = requantize(acc)
+            if relu:
+                x = np.maximum(x, 0.0)
+        return x

@@ -1,0 +1,136 @@
+"""The contract every model shares, and the variable-rate gain units.
+
+Contract (familiar to CompressAI users)::
+
+    out = model(x, quality)                 # {"x_hat", "likelihoods": {"y": ..., "z": ...}}
+    enc = model.compress(x, quality)        # {"strings": [bytes, ...], "shape": (h, w), "y_hat"}
+    dec = model.decompress(strings, shape, quality)   # {"x_hat", "y_hat"}
+
+``x`` is (B, 3, H, W) in [0, 1] with H and W multiples of :attr:`CompressionModel.downsample`;
+``compress``/``decompress`` take one image (B = 1). ``y_hat`` is the quantized latent; the decoder
+reproduces it bit for bit because everything between the coded symbols and the entropy
+parameters is exact (:mod:`licodec.layers.exact`).
+
+Variable rate: one model covers several rate–distortion trade-offs λ_1 < … < λ_L with gain
+vectors on the latent (Cui et al., "Asymmetric gained deep image compression with continuous
+rate adaptation", CVPR 2021, sec. 3.2–3.3). ``quality`` is a real number in [1, L]; between two
+trained levels the gains are interpolated exponentially (Cui et al., eq. 9):
+g = g_i^(1−t) · g_{i+1}^t.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from licodec.entropy_models.factorized import FactorizedDensity
+from licodec.errors import InvalidOptionError
+
+# λ of the eight MSE qualities used across the literature (loss λ·255²·MSE + bpp).
+LAMBDAS_MSE = (0.0018, 0.0035, 0.0067, 0.0130, 0.0250, 0.0483, 0.0932, 0.18)
+
+
+class QualityGain(nn.Module):
+    """Per-level channel gains for the encoder (y·g) and the decoder (ŷ·g'), log-parametrized."""
+
+    def __init__(self, lambdas: tuple[float, ...], channels: int):
+        super().__init__()
+        lam = torch.tensor(lambdas, dtype=torch.float64)
+        # High-rate theory: the best step size scales like 1/sqrt(λ); start the gains there.
+        init = (0.5 * torch.log(lam / lam[len(lam) // 2])).float().unsqueeze(1).repeat(1, channels)
+        self.log_enc = nn.Parameter(init.clone())
+        self.log_dec = nn.Parameter(-init.clone())
+        self.register_buffer("lambdas", lam.float())
+
+    @property
+    def levels(self) -> int:
+        return self.log_enc.shape[0]
+
+    def _interp(self, table: Tensor, quality: Tensor) -> Tensor:
+        if self.levels == 1:
+            return table[0].expand(quality.shape[0], -1)
+        pos = (quality.float() - 1).clamp(0, self.levels - 1)
+        i = pos.floor().long().clamp(max=self.levels - 2)
+        t = (pos - i.float()).unsqueeze(1)
+        return (1 - t) * table[i] + t * table[i + 1]
+
+    def lam(self, quality: Tensor) -> Tensor:
+        """λ for each (real) quality, log-linearly interpolated between trained levels."""
+        return torch.exp(self._interp(torch.log(self.lambdas).unsqueeze(1), quality)[:, 0])
+
+    def encode(self, y: Tensor, quality: Tensor) -> Tensor:
+        return y * torch.exp(self._interp(self.log_enc, quality)).to(y.dtype)[:, :, None, None]
+
+    def decode(self, y_hat: Tensor, quality: Tensor) -> Tensor:
+        return y_hat * torch.exp(self._interp(self.log_dec, quality)).to(y_hat.dtype)[:, :, None, None]
+
+
+class CompressionModel(nn.Module):
+    """Base class: the shared contract, quality handling and bookkeeping."""
+
+    name: ClassVar[str] = ""
+    paper: ClassVar[str] = ""
+    downsample: ClassVar[int] = 64
+
+    def __init__(self, N: int, M: int, lambdas: tuple[float, ...] = LAMBDAS_MSE):
+        super().__init__()
+        self.N, self.M = N, M
+        self.gain = QualityGain(tuple(lambdas), M)
+
+    # -- configuration --------------------------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        return {"N": self.N, "M": self.M, "lambdas": [round(float(v), 6) for v in self.gain.lambdas]}
+
+    @property
+    def quality_range(self) -> tuple[float, float]:
+        return 1.0, float(self.gain.levels)
+
+    _default_quality: float | None = None
+
+    @property
+    def default_quality(self) -> float:
+        return self._default_quality if self._default_quality is not None else float(min(4, self.gain.levels))
+
+    def quality_tensor(self, quality: float | Tensor | None, batch: int) -> Tensor:
+        if quality is None:
+            quality = self.default_quality
+        if isinstance(quality, Tensor):
+            return quality.float().reshape(-1).expand(batch) if quality.numel() == 1 else quality.float()
+        lo, hi = self.quality_range
+        q = float(quality)
+        if not (math.isfinite(q) and lo <= q <= hi):
+            raise InvalidOptionError(f"quality {quality} is outside this model's range [{lo:g}, {hi:g}]")
+        return torch.full((batch,), q)
+
+    def _check_input(self, x: Tensor, single: bool = False) -> None:
+        if x.dim() != 4 or x.shape[1] != 3:
+            raise InvalidOptionError(f"expected a (B, 3, H, W) tensor, got {tuple(x.shape)}")
+        h, w = x.shape[-2:]
+        if h % self.downsample or w % self.downsample:
+            raise InvalidOptionError(f"{self.name}: height and width must be multiples of {self.downsample}, got {h}x{w}")
+        if single and x.shape[0] != 1:
+            raise InvalidOptionError("compress takes one image at a time")
+
+    # -- the contract ---------------------------------------------------------------------------
+    def forward(self, x: Tensor, quality: float | Tensor | None = None) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def compress(self, x: Tensor, quality: float | None = None) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def decompress(self, strings: list[bytes], shape: tuple[int, int], quality: float | None = None) -> dict[str, Any]:
+        raise NotImplementedError
+
+    # -- coding tables ----------------------------------------------------------------------------
+    def update_tables(self) -> None:
+        """Rebuild every factorized coding table from the current parameters (after training)."""
+        for module in self.modules():
+            if isinstance(module, FactorizedDensity):
+                module.update_tables()
+
+    def _check_eval(self) -> None:
+        if self.training:
+            raise RuntimeError("call model.eval() before compress/decompress: coding uses the exact inference path")

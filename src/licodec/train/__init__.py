@@ -1,0 +1,1 @@
+"""Training on CPU (and GPU): data, rate–distortion losses, the trainer and its checkpoints."""

@@ -1,0 +1,3 @@
+from licodec.train.trainer import main
+
+main()

@@ -1,0 +1,99 @@
+"""Resumable training checkpoints without pickle.
+
+A checkpoint is two files in the run folder, written atomically in this order:
+
+* ``checkpoint.safetensors`` — model, EMA and optimizer tensors, torch RNG state;
+* ``checkpoint.json`` — step, wall time, arguments, optimizer scalars, NumPy/Python RNG
+  states and the SHA-256 of the tensor file (so a half-written pair is detected).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from licodec.errors import WeightsError
+
+
+def _atomic(path: Path, write) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def save_checkpoint(run: Path, *, model: torch.nn.Module, ema: dict[str, torch.Tensor],
+                    optimizer: torch.optim.Optimizer, step: int, meta: dict[str, Any]) -> None:
+    tensors: dict[str, torch.Tensor] = {}
+    for k, v in model.state_dict().items():
+        tensors[f"model.{k}"] = v.detach().contiguous().cpu()
+    for k, v in ema.items():
+        tensors[f"ema.{k}"] = v.detach().contiguous().cpu()
+    opt_state = optimizer.state_dict()
+    scalars: dict[str, dict[str, float]] = {}
+    for idx, st in opt_state["state"].items():
+        for name, val in st.items():
+            if torch.is_tensor(val) and val.numel() > 1:
+                tensors[f"opt.{idx}.{name}"] = val.detach().contiguous().cpu()
+            else:
+                scalars.setdefault(str(idx), {})[name] = float(val)
+    tensors["rng.torch"] = torch.get_rng_state()
+    st_path = run / "checkpoint.safetensors"
+    _atomic(st_path, lambda tmp: save_file(tensors, tmp))
+    np_state = np.random.get_state()
+    info = dict(meta)
+    info.update({
+        "step": step,
+        "tensors_sha256": _sha(st_path),
+        "optimizer": {"param_groups": opt_state["param_groups"], "scalars": scalars},
+        "rng": {
+            "numpy": [np_state[0], np_state[1].tolist(), *np_state[2:]],
+            "python": [random.getstate()[0], list(random.getstate()[1]), random.getstate()[2]],
+        },
+    })
+    _atomic(run / "checkpoint.json", lambda tmp: Path(tmp).write_text(json.dumps(info)))
+
+
+def load_checkpoint(run: Path, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Restore model, optimizer and RNG states in place; returns (ema tensors, metadata)."""
+    info_path, st_path = run / "checkpoint.json", run / "checkpoint.safetensors"
+    if not info_path.is_file() or not st_path.is_file():
+        raise WeightsError(f"no checkpoint in {run}")
+    info = json.loads(info_path.read_text())
+    if info.get("tensors_sha256") != _sha(st_path):
+        raise WeightsError(f"checkpoint in {run} is inconsistent (tensor file does not match)")
+    tensors = load_file(str(st_path))
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    ema = {k[4:]: v for k, v in tensors.items() if k.startswith("ema.")}
+    state: dict[int, dict[str, Any]] = {}
+    for k, v in tensors.items():
+        if k.startswith("opt."):
+            _, idx, name = k.split(".", 2)
+            state.setdefault(int(idx), {})[name] = v
+    for idx, sc in info["optimizer"]["scalars"].items():
+        for name, val in sc.items():
+            state.setdefault(int(idx), {})[name] = torch.tensor(val)
+    optimizer.load_state_dict({"state": state, "param_groups": info["optimizer"]["param_groups"]})
+    torch.set_rng_state(tensors["rng.torch"])
+    np_rng = info["rng"]["numpy"]
+    np.random.set_state((np_rng[0], np.array(np_rng[1], dtype=np.uint32), *np_rng[2:]))
+    py = info["rng"]["python"]
+    random.setstate((py[0], tuple(py[1]), py[2]))
+    return ema, info

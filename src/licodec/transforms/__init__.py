@@ -1,0 +1,1 @@
+"""Analysis and synthesis transforms (g_a, g_s) and hyper-transforms (h_a, h_s)."""
