@@ -63,4 +63,41 @@ def train(model_name, data, val, lam, lambdas, steps, batch, patch, lr, warmup, 
         click.echo(f"step {trainer.step}: checkpoint and weights in {out}")
 
 
-COMMANDS = [train]
+@click.command("export")
+@click.argument("run", type=click.Path(file_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Output .safetensors file.")
+@click.option("--fp16", is_flag=True, help="Store float weights in half precision (coding tables stay fp32).")
+def export(run, output, fp16):
+    """Export a training run's EMA weights (with fresh coding tables) as a weights file."""
+    import json
+    from pathlib import Path
+
+    from licodec import models
+
+    run = Path(run)
+    src = run / "weights.safetensors"
+    if not src.is_file():
+        raise InvalidOptionError(f"{run} has no weights.safetensors (is it a training run folder?)")
+    net = models.load(src)
+    net.update_tables()
+    card = {}
+    info_path = run / "checkpoint.json"
+    if info_path.is_file():
+        info = json.loads(info_path.read_text())
+        cfg = info.get("config", {})
+        card = {"steps": str(info.get("step")), "train_hours": f"{info.get('elapsed_s', 0) / 3600:.2f}",
+                "patch": str(cfg.get("patch")), "batch": str(cfg.get("batch")), "lr": str(cfg.get("lr")),
+                "metric": str(cfg.get("metric")), "data": Path(str(cfg.get("data"))).name}
+    if fp16:
+        # Round-trip through half precision first, so the exported tables match the weights that ship.
+        from licodec.models.weights import load_state
+
+        load_state(net, {k: (v.half() if v.is_floating_point() and not k.endswith("_pmf") else v)
+                         for k, v in net.state_dict().items()})
+        net.update_tables()
+    models.save_weights(net, output, fp16=fp16, metadata=card)
+    click.echo(f"{output}: {net.name}, {sum(p.numel() for p in net.parameters())} parameters, "
+               f"{'fp16' if fp16 else 'fp32'}, digest {models.state_digest(net).hex()}")
+
+
+COMMANDS = [train, export]

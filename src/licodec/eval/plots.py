@@ -75,9 +75,8 @@ def rd_figure(measured: Mapping[str, Curve], anchors: Mapping[str, Curve] | None
                 continue
             ax.plot(x[keep], yy[keep], linestyle=styles[j % len(styles)], color=grey[j % len(grey)],
                     lw=1.3, marker=".", ms=3, label=curve.label)
-            if not measured:
-                lows.append(float(np.nanmin(yy[keep])))
-                highs.append(float(np.nanmax(yy[keep])))
+            lows.append(float(np.nanmin(yy[keep])))
+            highs.append(float(np.nanmax(yy[keep])))
         ax.set_xlim(0, xlim)
         if lows and highs:
             pad = 0.04 * (max(highs) - min(lows) or 1.0)

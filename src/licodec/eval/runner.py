@@ -7,8 +7,9 @@ time of the encode call (array to bytes), ``dec_s`` of the decode call (bytes to
 I/O is not timed. Each process makes one untimed warm-up round trip per codec first (library
 initialisation, model loading), so timings describe steady-state coding.
 
-Work is split in tasks of one image x one codec (all its settings) and spread over ``workers``
-processes (``spawn`` start method, so no thread pool or torch state is inherited). With more than
+Work is split in tasks of one point (image x codec x setting), most expensive codecs first, and
+spread over ``workers`` processes (``spawn`` start method, so no thread pool or torch state is
+inherited). With more than
 one worker every process is single-threaded (``torch.set_num_threads(1)``, one encoder thread),
 so the timings are per core and the workers do not fight over the cores.
 """
@@ -21,8 +22,8 @@ import os
 import platform
 import tempfile
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -181,8 +182,7 @@ def _environment() -> dict[str, Any]:
 
 
 def evaluate(images: Sequence[str | os.PathLike], specs: Sequence[CodecSpec], *, workers: int = 1,
-             progress: bool = True,
-             on_point: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+             progress: bool = True) -> dict[str, Any]:
     """Evaluate resolved codec specs on images; returns a ``licodec.eval/1`` results mapping.
 
     ``specs`` must be resolved (:func:`licodec.eval.codecs.resolve_specs`). ``workers`` > 1 runs
@@ -199,7 +199,8 @@ def evaluate(images: Sequence[str | os.PathLike], specs: Sequence[CodecSpec], *,
         if not spec.settings:
             raise InvalidOptionError(f"{spec.name}: no settings to evaluate")
     threads = 1 if workers > 1 else default_workers()
-    tasks = [_Task(p, spec.name, tuple(spec.settings), threads) for spec in specs for p in paths]
+    tasks = [_Task(p, spec.name, (float(v),), threads) for spec in specs for p in paths
+             for v in spec.settings]
     n_points = sum(len(t.settings) for t in tasks)
     order = {spec.name: i for i, spec in enumerate(specs)}
     schedule = sorted(tasks, key=lambda t: -_cost(t.codec))
@@ -211,9 +212,6 @@ def evaluate(images: Sequence[str | os.PathLike], specs: Sequence[CodecSpec], *,
     with tqdm(total=n_points, unit="pt", desc="lic eval", disable=not progress, dynamic_ncols=True) as bar:
         def done(result: list[dict[str, Any]]) -> None:
             points.extend(result)
-            if on_point is not None:
-                for p in result:
-                    on_point(p)
             bar.update(len(result))
             if result:
                 bar.set_postfix_str(f"{result[-1]['codec']} {result[-1]['image']}", refresh=False)
@@ -226,15 +224,11 @@ def evaluate(images: Sequence[str | os.PathLike], specs: Sequence[CodecSpec], *,
             ctx = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx,
                                      initializer=_init_worker, initargs=(True, uses_torch)) as pool:
-                futures = {pool.submit(_run_task, t) for t in schedule}
+                futures = [pool.submit(_run_task, t) for t in schedule]
                 try:
-                    while futures:
-                        finished, futures = wait(futures, return_when=FIRST_EXCEPTION)
-                        for fut in finished:
-                            done(fut.result())
+                    for fut in as_completed(futures):
+                        done(fut.result())  # re-raises a worker's exception here
                 except BaseException:
-                    for fut in futures:
-                        fut.cancel()
                     pool.shutdown(wait=True, cancel_futures=True)
                     raise
     wall_s = time.perf_counter() - start

@@ -21,12 +21,13 @@ way of evaluating a position's output — a full-image convolution, a k×k patch
 unmasked taps, a different BLAS — gives the identical integer, and therefore the identical
 rounded activation. :meth:`MaskedExactConv2d.at` and :class:`IntegerPointwise` use this: they
 evaluate a masked convolution, resp. a stack of exact 1×1 convolutions and ReLUs, on just the
-positions being decoded (numpy, integer-valued float64, batched across channels).
+positions being decoded (integer-valued float64 tensors, batched across channels). They use
+torch rather than numpy for the products: numpy's OpenBLAS spawns its own thread pool, which
+ignores ``torch.set_num_threads`` and thrashes on a loaded machine.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -69,21 +70,20 @@ def anchor_mask(h: int, w: int) -> Tensor:
     return (i + j) % 2 == 0
 
 
-def to_grid(x: Tensor | np.ndarray) -> np.ndarray:
+def to_grid(x: Tensor) -> Tensor:
     """Activations as integer grid units (float64), clamped like an exact layer's input."""
-    a = x.detach().double().cpu().numpy() if isinstance(x, Tensor) else np.asarray(x, dtype=np.float64)
-    return np.round(np.clip(a, -A_MAX, A_MAX) * GRID)
+    return torch.round(x.detach().double().clamp(-A_MAX, A_MAX) * GRID)
 
 
-def requantize(acc: np.ndarray) -> np.ndarray:
+def requantize(acc: Tensor) -> Tensor:
     """Accumulator (units 2^-(A_FRAC+W_FRAC)) back onto the activation grid — the same rounding
     (half to even) and clamp as :class:`~licodec.layers.exact.ExactConv2d`."""
-    return np.clip(np.round(acc / 2**W_FRAC), -ACT_LIMIT, ACT_LIMIT)
+    return torch.round(acc / 2**W_FRAC).clamp_(-ACT_LIMIT, ACT_LIMIT)
 
 
-def from_grid(a: np.ndarray) -> Tensor:
+def from_grid(a: Tensor) -> Tensor:
     """Integer grid units back to float32 activations (exact: |a| <= 2^20)."""
-    return torch.from_numpy(a / GRID).float()
+    return (a / GRID).float()
 
 
 class MaskedExactConv2d(ExactConv2d):
@@ -123,33 +123,37 @@ class MaskedExactConv2d(ExactConv2d):
         return w, b
 
     # -- single-position evaluation ---------------------------------------------------------------
-    def taps(self) -> np.ndarray:
+    def taps(self) -> Tensor:
         """Flat indices (into the k·k patch, row-major) of the unmasked taps."""
-        return np.flatnonzero(self.mask.flatten().cpu().numpy())
+        return torch.nonzero(self.mask.flatten().cpu()).flatten()
 
-    def integer_taps(self) -> tuple[np.ndarray, np.ndarray]:
+    def integer_taps(self) -> tuple[Tensor, Tensor]:
         """Integer weights of the unmasked taps as a (C_in·T, C_out) matrix with rows ordered
         (input channel, tap), and the integer bias (C_out,), both float64."""
         w, b = self._int_params()
-        t = torch.from_numpy(self.taps())
-        wt = w.flatten(2)[:, :, t]  # (C_out, C_in, T)
-        bias = np.zeros(self.out_channels) if b is None else b.numpy()
-        return np.ascontiguousarray(wt.reshape(self.out_channels, -1).T.numpy()), bias
+        wt = w.flatten(2)[:, :, self.taps()]  # (C_out, C_in, T)
+        bias = torch.zeros(self.out_channels, dtype=torch.float64) if b is None else b
+        return wt.reshape(self.out_channels, -1).T.contiguous(), bias
+
+    def gather(self, x_grid: Tensor, rows: Tensor, cols: Tensor) -> Tensor:
+        """The unmasked taps around positions (rows[p], cols[p]) of a grid-unit tensor that is
+        already zero padded by k // 2 on every side: (B·P, C·T), rows ordered (sample, position)."""
+        k = self.kernel_size[0]
+        t = self.taps()
+        dy, dx = t // k, t % k
+        patch = x_grid[:, :, rows[:, None] + dy, cols[:, None] + dx]  # (B, C, P, T)
+        bsz, cin, npos, ntap = patch.shape
+        return patch.permute(0, 2, 1, 3).reshape(bsz * npos, cin * ntap).clamp(-ACT_LIMIT, ACT_LIMIT)
 
     @torch.no_grad()
     def at(self, x: Tensor, rows: Tensor, cols: Tensor) -> Tensor:
         """Eval-mode output at positions (rows[p], cols[p]) from their k×k neighbourhoods only:
         (B, C_out, P), bit-identical to ``self(x)[:, :, rows, cols]``."""
-        k, c = self.kernel_size[0], self.kernel_size[0] // 2
+        c = self.kernel_size[0] // 2
         w, b = self.integer_taps()
-        xp = np.pad(to_grid(x), ((0, 0), (0, 0), (c, c), (c, c)))
-        r, q = rows.cpu().numpy(), cols.cpu().numpy()
-        dy, dx = np.divmod(self.taps(), k)
-        patch = xp[:, :, r[:, None] + dy[None, :], q[:, None] + dx[None, :]]  # (B, C, P, T)
-        bsz, cin, npos, ntap = patch.shape
-        flat = patch.transpose(0, 2, 1, 3).reshape(bsz * npos, cin * ntap)
-        out = requantize(flat @ w + b).reshape(bsz, npos, -1).transpose(0, 2, 1)
-        return from_grid(np.ascontiguousarray(out))
+        xp = F.pad(to_grid(x), (c, c, c, c))
+        out = requantize(self.gather(xp, rows, cols) @ w + b)
+        return from_grid(out.reshape(x.shape[0], len(rows), -1).permute(0, 2, 1))
 
 
 class IntegerPointwise:
@@ -165,25 +169,25 @@ class IntegerPointwise:
     """
 
     def __init__(self, stack: nn.Sequential):
-        self.layers: list[tuple[np.ndarray, np.ndarray, bool]] = []
+        self.layers: list[tuple[Tensor, Tensor, bool]] = []
         for module in stack:
             if isinstance(module, ExactConv2d) and not isinstance(module, MaskedExactConv2d) \
                     and module.kernel_size == (1, 1) and module.groups == 1:
                 w, b = module._int_params()
-                bias = np.zeros(module.out_channels) if b is None else b.numpy()
-                self.layers.append((np.ascontiguousarray(w[:, :, 0, 0].T.numpy()), bias, False))
+                bias = torch.zeros(module.out_channels, dtype=torch.float64) if b is None else b
+                self.layers.append((w[:, :, 0, 0].T.contiguous(), bias, False))
             elif isinstance(module, nn.ReLU) and self.layers:
                 w, b, _ = self.layers[-1]
                 self.layers[-1] = (w, b, True)
             else:
                 raise TypeError(f"IntegerPointwise takes exact 1x1 convolutions and ReLUs, not {type(module).__name__}")
 
-    def partial(self, head: np.ndarray) -> np.ndarray:
+    def partial(self, head: Tensor) -> Tensor:
         """First-layer accumulator (with bias) from the leading ``head.shape[-1]`` input channels."""
         w, b, _ = self.layers[0]
         return head @ w[: head.shape[-1]] + b
 
-    def __call__(self, x: np.ndarray, partial: np.ndarray | None = None) -> np.ndarray:
+    def __call__(self, x: Tensor, partial: Tensor | None = None) -> Tensor:
         """Run the stack on ``x`` (P, C); with ``partial``, ``x`` holds only the trailing input
         channels of the first layer and ``partial`` the accumulator of the leading ones."""
         for n, (w, b, relu) in enumerate(self.layers):
@@ -193,5 +197,5 @@ class IntegerPointwise:
                 acc = x @ w + b
             x = requantize(acc)
             if relu:
-                x = np.maximum(x, 0.0)
+                x = x.clamp_(min=0.0)
         return x

@@ -72,7 +72,7 @@ class RandomCrops(Dataset):
         p = self.patch
         top = int(torch.randint(max(h - p, 0) + 1, (1,), generator=g))
         left = int(torch.randint(max(w - p, 0) + 1, (1,), generator=g))
-        crop = torch.from_numpy(np.ascontiguousarray(arr[top : top + p, left : left + p])).permute(2, 0, 1).float() / 255
+        crop = torch.from_numpy(np.array(arr[top : top + p, left : left + p])).permute(2, 0, 1).float() / 255
         if crop.shape[1] < p or crop.shape[2] < p:
             crop = F.pad(crop[None], (0, p - crop.shape[2], 0, p - crop.shape[1]), mode="replicate")[0]
         flips = torch.randint(2, (2,), generator=g)
@@ -101,12 +101,17 @@ class CounterSampler(Sampler[int]):
 
 
 def load_eval_images(root: str | Path, limit: int | None = None) -> list[np.ndarray]:
-    files = list_images(root)[:limit] if limit else list_images(root)
+    """Up to ``limit`` readable images of a folder as RGB arrays (unreadable ones skipped, warned)."""
     out = []
-    for f in files:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            out.append(load_image(f)[0])
+    for f in list_images(root):
+        if limit and len(out) >= limit:
+            break
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                out.append(load_image(f)[0])
+        except (ValueError, OSError) as exc:
+            warnings.warn(f"skipping unreadable validation image {f.name}: {exc}", stacklevel=2)
     return out
 
 

@@ -131,6 +131,7 @@ class Trainer:
         self.run.mkdir(parents=True, exist_ok=True)
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
+        torch.set_flush_denormal(True)  # denormals slow CPU kernels by orders of magnitude
         torch.manual_seed(cfg.seed)
         np.random.seed(cfg.seed)
         self.device = torch.device("cuda", self.rank % max(1, torch.cuda.device_count())) if torch.cuda.is_available() else torch.device("cpu")
@@ -166,7 +167,8 @@ class Trainer:
         return {"config": cfg, "elapsed_s": self.elapsed, "world": self.world}
 
     def ema_model(self) -> models.CompressionModel:
-        net = build_model(self.cfg)
+        with torch.random.fork_rng(devices=[]):  # building a model must not move the training RNG
+            net = build_model(self.cfg)
         state = self.net.state_dict()
         state.update({k: v.to(state[k].dtype) for k, v in self.ema.items()})
         net.load_state_dict({k: v.cpu() for k, v in state.items()})
@@ -214,13 +216,26 @@ class Trainer:
             self._log("val.csv", {"step": self.step, "hours": round(self.elapsed / 3600, 4), **r})
         return rows
 
+    def _check_replicas(self) -> None:
+        """All-gather a digest of every rank's weights; rank 0 records them in replicas.json.
+        DistributedDataParallel must keep the replicas bit-identical."""
+        digest = torch.tensor(list(models.state_digest(self.net)), dtype=torch.int64)
+        gathered = [torch.zeros_like(digest) for _ in range(self.world)]
+        dist.all_gather(gathered, digest)
+        if self.rank == 0:
+            hexes = [bytes(g.tolist()).hex() for g in gathered]
+            (self.run / "replicas.json").write_text(json.dumps({"step": self.step, "digests": hexes}))
+
     # -- the loop ------------------------------------------------------------------------------------
-    def fit(self) -> None:
+    def fit(self, until: int | None = None) -> None:
+        """Train to ``cfg.steps`` (or stop early at step ``until``), then checkpoint."""
         cfg = self.cfg
+        last = cfg.steps if until is None else min(until, cfg.steps)
         old = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         loader = DataLoader(self.dataset, batch_size=cfg.batch, num_workers=cfg.workers,
                             sampler=CounterSampler(self.step, cfg.batch, self.rank, self.world),
-                            persistent_workers=cfg.workers > 0)
+                            persistent_workers=cfg.workers > 0,
+                            generator=torch.Generator().manual_seed(cfg.seed))  # keeps the global RNG untouched
         batches = iter(loader)
         bar = None
         if cfg.progress and self.rank == 0:
@@ -231,7 +246,7 @@ class Trainer:
         last_ckpt = time.monotonic()
         t_prev = time.monotonic()
         try:
-            while self.step < cfg.steps and not self._stop:
+            while self.step < last and not self._stop:
                 x = next(batches).to(self.device)
                 if cfg.channels_last:
                     x = x.contiguous(memory_format=torch.channels_last)
@@ -256,13 +271,13 @@ class Trainer:
                 t_prev = now
                 if self.step % cfg.log_every == 0 or self.step == 1:
                     row = {"step": self.step, "hours": round(self.elapsed / 3600, 5), "lr": lr_at(cfg, self.step - 1),
-                           "loss": float(losses["loss"]), "bpp": float(losses["bpp"]), "psnr": float(losses["psnr"]),
-                           "grad_norm": float(grad_norm)}
+                           "loss": losses["loss"].item(), "bpp": losses["bpp"].item(), "psnr": losses["psnr"].item(),
+                           "grad_norm": grad_norm.item()}
                     self._log("train.csv", row)
                 if bar is not None:
                     bar.update(1)
-                    bar.set_postfix(loss=f"{float(losses['loss']):.3f}", bpp=f"{float(losses['bpp']):.3f}",
-                                    psnr=f"{float(losses['psnr']):.2f}")
+                    bar.set_postfix(loss=f"{losses['loss'].item():.3f}", bpp=f"{losses['bpp'].item():.3f}",
+                                    psnr=f"{losses['psnr'].item():.2f}")
                 if cfg.val_every and self.step % cfg.val_every == 0:
                     self.validate()
                     t_prev = time.monotonic()  # validation time is not training time
@@ -270,6 +285,8 @@ class Trainer:
                     self.checkpoint()
                     last_ckpt = t_prev = time.monotonic()
             self.checkpoint()
+            if self.world > 1:
+                self._check_replicas()
         finally:
             for s, h in old.items():
                 signal.signal(s, h)

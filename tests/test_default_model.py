@@ -1,0 +1,65 @@
+"""The shipped default model: works out of the box, decodes exactly, codes at its estimated rate."""
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from click.testing import CliRunner
+
+from exactness import check_cross_process, check_roundtrip
+from licodec import models
+from licodec.api import image_to_tensor, pad_to_multiple
+from licodec.cli import main
+from licodec.coding.container import Header
+from licodec.image_io import load_image
+
+KODAK = Path(__file__).resolve().parents[2] / "shared" / "data" / "kodak"
+SAMPLE = Path(models.__file__).resolve().parents[1] / "data" / "sample.png"
+
+
+def kodak_or_sample() -> Path:
+    return KODAK / "kodim01.png" if (KODAK / "kodim01.png").is_file() else SAMPLE
+
+
+def test_default_weights_ship_and_load():
+    path = models.shipped_weights(models.DEFAULT)
+    assert path is not None and path.stat().st_size < 100 * 2**20
+    net = models.create(models.DEFAULT)
+    assert net.name == models.DEFAULT and not net.training
+    assert (Path(path).with_suffix(".md")).is_file(), "model card missing"
+
+
+def test_default_model_exact_and_rate_within_one_percent_on_kodak():
+    net = models.create(models.DEFAULT)
+    arr, _ = load_image(kodak_or_sample())
+    x = pad_to_multiple(image_to_tensor(arr), net.downsample)
+    for q in (1.0, 4.0, 8.0):
+        enc = check_roundtrip(net, x, quality=q)  # y_hat bit-exact, payload within 1 % of the estimate
+        payload = sum(len(s) for s in enc["strings"])
+        header = Header(net.name, b"\0" * 8, *arr.shape[:2], 3, q, enc["shape"], tuple(len(s) for s in enc["strings"]))
+        assert header.total_bytes - payload < 64  # the fixed header is small
+
+
+def test_default_model_decodes_in_fresh_process(tmp_path):
+    net = models.create(models.DEFAULT)
+    arr, _ = load_image(SAMPLE)
+    check_cross_process(net, pad_to_multiple(image_to_tensor(arr), net.downsample), tmp_path, quality=5.5)
+
+
+def test_demo_prints_bytes_bpp_psnr_and_times():
+    r = CliRunner().invoke(main, ["demo"])
+    assert r.exit_code == 0, r.output
+    for key in ("bytes", "bpp", "PSNR", "compress", "decompress"):
+        assert key in r.output
+    psnr = float(r.output.split("PSNR")[1].split("dB")[0])
+    assert psnr > 22  # a trained model, not noise
+
+
+def test_trained_default_beats_untrained_by_far():
+    net = models.create(models.DEFAULT)
+    arr, _ = load_image(SAMPLE)
+    x = pad_to_multiple(image_to_tensor(arr), net.downsample)
+    with torch.no_grad():
+        x_hat = net(x, 4.0)["x_hat"].clamp(0, 1)
+    mse = float(((x_hat - x) ** 2).mean())
+    assert 10 * np.log10(1 / mse) > 22

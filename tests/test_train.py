@@ -1,0 +1,144 @@
+"""Training: data handling, exact resume, checkpoints without pickle, DDP replicas, `lic train`."""
+
+import json
+import os
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from PIL import Image
+
+from licodec import models
+from licodec.cli import main
+from licodec.train.data import CounterSampler, RandomCrops
+from licodec.train.trainer import TrainConfig, Trainer
+
+TINY = {"N": 8, "M": 12}
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    d = tmp_path / "data"
+    d.mkdir()
+    rng = np.random.default_rng(0)
+    for i, (h, w) in enumerate([(80, 96), (70, 50), (128, 128)]):  # one smaller than the patch
+        Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8)).save(d / f"img{i}.png")
+    (d / "broken.jpg").write_bytes(b"\xff\xd8 this is not a jpeg")
+    return d
+
+
+def cfg(data_dir, out, **kw):
+    base = dict(model="bmshj2018-hyperprior", data=str(data_dir), out=str(out), steps=6, batch=2, patch=64,
+                warmup=3, val=str(data_dir), val_every=0, val_images=1, val_qualities=(1.0, 8.0),
+                checkpoint_minutes=60, model_config=TINY, progress=False, bf16=True, threads=1)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_crops_are_a_function_of_the_sample_number(data_dir):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = RandomCrops(data_dir, 64, seed=3)
+        a, b = ds[17], RandomCrops(data_dir, 64, seed=3)[17]
+    assert a.shape == (3, 64, 64) and torch.equal(a, b)
+    assert not torch.equal(ds[17], ds[18])
+
+
+def test_unreadable_images_are_skipped_with_a_warning(data_dir):
+    ds = RandomCrops(data_dir, 64)
+    with pytest.warns(UserWarning, match="skipping unreadable"):
+        for k in range(40):
+            ds[k]
+
+
+def test_sampler_interleaves_ranks():
+    take = lambda s: [next(it) for it in [iter(s)] for _ in range(6)]  # noqa: E731
+    assert take(CounterSampler(0, 2, 0, 2)) == [0, 1, 4, 5, 8, 9]
+    assert take(CounterSampler(0, 2, 1, 2)) == [2, 3, 6, 7, 10, 11]
+    assert take(CounterSampler(3, 2, 0, 1)) == [6, 7, 8, 9, 10, 11]
+
+
+def test_resume_continues_exactly(data_dir, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        straight = Trainer(cfg(data_dir, tmp_path / "a"))
+        straight.fit()
+        interrupted = Trainer(cfg(data_dir, tmp_path / "b"))
+        interrupted.fit(until=3)
+        assert interrupted.step == 3
+        resumed = Trainer(cfg(data_dir, tmp_path / "b"), resume=True)
+        assert resumed.step == 3
+        resumed.fit()
+    a, b = straight.net.state_dict(), resumed.net.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert all(torch.equal(straight.ema[k], resumed.ema[k]) for k in straight.ema)
+
+
+def test_outputs_and_real_validation(data_dir, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = Trainer(cfg(data_dir, tmp_path / "r", val_every=3))
+        t.fit()
+    run = tmp_path / "r"
+    rows = list(open(run / "val.csv"))[1:]
+    assert len(rows) == 4  # steps 3 and 6, two qualities each
+    bpp = [float(r.split(",")[3]) for r in rows]
+    assert all(v > 0 for v in bpp)
+    assert (run / "train.csv").is_file() and (run / "checkpoint.json").is_file()
+    info = json.loads((run / "checkpoint.json").read_text())
+    assert info["step"] == 6
+    net = models.load(run / "weights.safetensors")  # exported EMA weights load by themselves
+    assert net.name == "bmshj2018-hyperprior" and net.N == 8
+
+
+def test_signal_stops_and_checkpoints(data_dir, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = Trainer(cfg(data_dir, tmp_path / "s", steps=50))
+        t._on_signal(15, None)
+        t.fit()
+    assert t.step == 0 or t.step < 50
+    assert json.loads((tmp_path / "s" / "checkpoint.json").read_text())["step"] == t.step
+
+
+def test_tampered_checkpoint_is_refused(data_dir, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        Trainer(cfg(data_dir, tmp_path / "t", steps=2)).fit()
+        st = tmp_path / "t" / "checkpoint.safetensors"
+        st.write_bytes(st.read_bytes()[:-1] + b"\x01")
+        with pytest.raises(ValueError, match="inconsistent"):
+            Trainer(cfg(data_dir, tmp_path / "t", steps=4), resume=True)
+
+
+def test_cli_train_and_bad_options(data_dir, tmp_path):
+    out = tmp_path / "cli"
+    r = CliRunner().invoke(main, ["train", "--model", "bls2017", "--data", str(data_dir), "--lambdas", "0.001,0.01",
+                                  "--steps", "2", "--batch", "2", "--patch", "64", "--out", str(out), "--quiet",
+                                  "--config", json.dumps(TINY), "--threads", "1"])
+    assert r.exit_code == 0, r.output
+    net = models.load(out / "weights.safetensors")
+    assert net.quality_range == (1.0, 2.0)
+    for args, msg in [(["--lambda", "0.01", "--lambdas", "0.1,0.2"], "not both"), (["--patch", "100"], "multiple of 64"),
+                      (["--lambdas", "0.2,0.1"], "increasing"), (["--lambdas", "0.1,x"], "numbers")]:
+        r = CliRunner().invoke(main, ["train", "--model", "bls2017", "--data", str(data_dir), "--steps", "1",
+                                      "--out", str(tmp_path / "bad"), "--quiet", *args])
+        assert r.exit_code == 2 and msg in r.output, (args, r.output)
+    r = CliRunner().invoke(main, ["train", "--model", "bls2017", "--data", str(tmp_path / "none"), "--steps", "1", "--out", str(out)])
+    assert r.exit_code == 2 and "not a directory" in r.output
+
+
+def test_distributed_replicas_stay_identical(data_dir, tmp_path):
+    out = tmp_path / "ddp"
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "licodec.train",
+           "--model", "bmshj2018-hyperprior", "--data", str(data_dir), "--steps", "3", "--batch", "2", "--patch", "64",
+           "--warmup", "2", "--out", str(out), "--quiet", "--threads", "1", "--config", json.dumps(TINY)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rep = json.loads((out / "replicas.json").read_text())
+    assert rep["step"] == 3 and len(rep["digests"]) == 2 and len(set(rep["digests"])) == 1
