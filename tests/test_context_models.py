@@ -90,6 +90,17 @@ def test_eval_forward_batch_with_per_sample_quality():
     assert torch.equal(both, torch.cat(single))
 
 
+def test_serial_loop_restores_the_thread_count():
+    net, x, _ = _encoded("mbt2018")
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        net.compress(x, 2.5)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_quality_changes_rate():
     net, x, _ = _encoded("he2021-checkerboard")
     sizes = [len(net.compress(x, q)["strings"][0]) for q in (1.0, 8.0)]
@@ -237,6 +248,20 @@ def test_ms2020_lrp_is_exact_and_bounded():
     assert r.abs().max() <= LRP_BOUND and r.abs().sum() > 0
     assert torch.equal(r * GRID, torch.round(r * GRID))
     assert torch.equal(lrp_clamp(torch.tensor([-3.0, -0.25, 0.5, 0.75])), torch.tensor([-0.5, -0.25, 0.5, 0.5]))
+
+
+def test_ms2020_limited_support_conditions_on_the_first_slices():
+    """max_support_slices=K conditions slice s on slices 0..min(s, K)−1 (paper appendix C.1, as in
+    TFC); the setting travels in the weights' config and still decodes exactly."""
+    net = random_model("ms2020", M=64, num_slices=4, max_support_slices=2)
+    assert [t[0].in_channels for t in net.cc_mean] == [64, 80, 96, 96]
+    assert [t[0].in_channels for t in net.lrp] == [80, 96, 112, 112]
+    assert net.config()["max_support_slices"] == 2
+    with torch.no_grad():
+        net.g_a[-1].weight.mul_(100.0)
+        for t in net.cc_scale:
+            t[-1].bias += 2.0
+    check_roundtrip(net, test_image(64, 64), quality=3.0)
 
 
 # -- training -------------------------------------------------------------------------------------

@@ -35,6 +35,10 @@ def test_structure():
     assert net.param_aggregation[0][0].in_channels == 2 * 16 + 2 * 320
     assert net.param_aggregation[4][0].in_channels == 4 * 192 + 2 * 320
     assert all(sc.mask_type == "checkerboard" for sc in net.spatial_context)
+    with pytest.raises(ValueError, match="multiples of 64"):
+        net.compress(torch.rand(1, 3, 64, 96), 1.0)
+    out = net(torch.rand(2, 3, 64, 128), torch.tensor([1.0, 2.0]))  # eval forward, per-sample quality
+    assert out["x_hat"].shape == (2, 3, 64, 128) and out["likelihoods"]["y"].shape == (2, 320, 4, 8)
 
 
 def test_roundtrip_exact_and_rate_honest():

@@ -68,3 +68,17 @@ def test_training_mode_is_differentiable_and_close_to_float():
     assert x.grad is not None and conv.weight.grad is not None
     ref = torch.nn.functional.conv2d(x, conv.weight, conv.bias, padding=2)
     assert (y - ref).abs().max() < 0.05
+
+
+def test_integer_weight_cache_follows_parameter_updates():
+    conv, _ = _layers()
+    x = torch.round(torch.randn(1, 64, 6, 6) * 10)
+    before = conv(x)
+    assert torch.equal(conv(x), before)  # cached
+    with torch.no_grad():
+        conv.weight.mul_(2)
+    assert not torch.equal(conv(x), before)
+    state = {k: v.clone() for k, v in conv.state_dict().items()}
+    state["weight"] /= 2
+    conv.load_state_dict(state)
+    assert torch.equal(conv(x), before)

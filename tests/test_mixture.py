@@ -53,7 +53,7 @@ def test_tables_are_a_fixed_function_of_the_parameters():
     assert h.hexdigest()[:16] == GOLDEN
 
 
-GOLDEN = "d8fbd8a5ff4be338"  # computed once; identical on any IEEE-754 machine
+GOLDEN = "886bc26440ed5edb"  # computed once; identical on any IEEE-754 machine
 
 
 def test_pmf_rows_sum_to_one_and_are_positive(rng):

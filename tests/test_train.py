@@ -142,3 +142,17 @@ def test_distributed_replicas_stay_identical(data_dir, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     rep = json.loads((out / "replicas.json").read_text())
     assert rep["step"] == 3 and len(rep["digests"]) == 2 and len(set(rep["digests"])) == 1
+
+
+def test_packed_checkpoint_resumes(data_dir, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        Trainer(cfg(data_dir, tmp_path / "full", steps=4)).fit(until=2)
+        r = CliRunner().invoke(main, ["pack", str(tmp_path / "full"), "-o", str(tmp_path / "packed")])
+        assert r.exit_code == 0, r.output
+        full = (tmp_path / "full" / "checkpoint.safetensors").stat().st_size
+        assert (tmp_path / "packed" / "checkpoint.safetensors").stat().st_size < 0.6 * full
+        t = Trainer(cfg(data_dir, tmp_path / "packed", steps=4), resume=True)
+        assert t.step == 2
+        t.fit()
+        assert t.step == 4

@@ -100,4 +100,20 @@ def export(run, output, fp16):
                f"{'fp16' if fp16 else 'fp32'}, digest {models.state_digest(net).hex()}")
 
 
-COMMANDS = [train, export]
+@click.command("pack")
+@click.argument("run", type=click.Path(file_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Folder for the packed checkpoint.")
+def pack(run, output):
+    """Pack a run's checkpoint compactly (fp32 model, bf16 Adam moments, no EMA) so it can be
+    committed and resumed elsewhere with `lic train ... --out OUTPUT --resume`."""
+    from pathlib import Path
+
+    from licodec.train.checkpoint import pack_checkpoint
+
+    if not (Path(run) / "checkpoint.json").is_file():
+        raise InvalidOptionError(f"{run} has no checkpoint")
+    size = pack_checkpoint(Path(run), Path(output))
+    click.echo(f"{output}: {size / 2**20:.1f} MiB")
+
+
+COMMANDS = [train, export, pack]

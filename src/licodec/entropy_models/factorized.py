@@ -13,6 +13,12 @@ the uniform noise of training).
 For coding, :meth:`update_tables` samples this density once into a probability table per
 channel (with the tail mass folded into the two edge symbols). The tables are buffers saved
 with the weights, so encoder and decoder code with the *same* stored numbers on any machine.
+
+Median-centred quantization (``medians=True``, off by default): a per-channel offset m (the
+buffer ``medians``, zero until set) and x̂ = round(x − m) + m, as CompressAI's
+``EntropyBottleneck`` quantizes around the medians it learns in ``quantiles``. The coded symbols
+are round(x − m) and the tables sample the density at m + k. Used by models imported from
+CompressAI (``compat="compressai"``); without it nothing changes and no buffer is saved.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from licodec.ops import lower_bound, quantize_noise, ste_round
 
 class FactorizedDensity(nn.Module):
     def __init__(self, channels: int, filters: tuple[int, ...] = (3, 3, 3), init_scale: float = 10.0,
-                 tail_mass: float = 1e-9, max_support: int = 512):
+                 tail_mass: float = 1e-9, max_support: int = 512, medians: bool = False):
         super().__init__()
         self.channels = channels
         self.tail_mass = tail_mass
@@ -47,6 +53,9 @@ class FactorizedDensity(nn.Module):
         # Coding tables (filled by update_tables, saved with the weights).
         self.register_buffer("_pmf", torch.zeros(channels, 0, dtype=torch.float32))
         self.register_buffer("_offset", torch.zeros(channels, dtype=torch.int32))
+        # Optional quantization offsets (None: plain rounding, nothing saved).
+        self.medians: Tensor | None
+        self.register_buffer("medians", torch.zeros(channels) if medians else None)
 
     # -- density ------------------------------------------------------------------------------
     def _logits_cumulative(self, x: Tensor) -> Tensor:
@@ -70,12 +79,25 @@ class FactorizedDensity(nn.Module):
             lik = lower_bound(lik, 1e-9)
             return lik.reshape(c, b, h, w).permute(1, 0, 2, 3)
 
+    def _median_view(self, x: Tensor) -> Tensor:
+        return self.medians.to(x.dtype).view(1, -1, *([1] * (x.dim() - 2)))
+
+    def quantize(self, x: Tensor) -> Tensor:
+        """x̂ = round(x), or round(x − m) + m with medians: the values :meth:`compress` codes."""
+        if self.medians is None:
+            return torch.round(x)
+        m = self._median_view(x)
+        return torch.round(x - m) + m
+
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Returns (x̂ for the next stage, likelihoods). Training: rate on x + U(−½,½),
         straight-through rounding for the value passed on; inference: rounding for both."""
         if self.training:
-            return ste_round(x), self.likelihood(quantize_noise(x))
-        x_hat = torch.round(x)
+            if self.medians is None:
+                return ste_round(x), self.likelihood(quantize_noise(x))
+            m = self._median_view(x)
+            return ste_round(x - m) + m, self.likelihood(quantize_noise(x))
+        x_hat = self.quantize(x)
         return x_hat, self.likelihood(x_hat)
 
     # -- coding tables -------------------------------------------------------------------------
@@ -84,6 +106,8 @@ class FactorizedDensity(nn.Module):
         """Sample each channel's density on the integers into a pmf whose edges hold the tails."""
         span = torch.arange(-self.max_support, self.max_support + 1, dtype=torch.float32)
         v = span.view(1, 1, -1).expand(self.channels, 1, -1)
+        if self.medians is not None:
+            v = v + self.medians.float().view(-1, 1, 1)  # the coded values m + k
         cdf = torch.sigmoid(self._logits_cumulative(v + 0.5)).squeeze(1).double()  # P(X <= k)
         lo_idx = (cdf < self.tail_mass / 2).sum(1)  # first k with cdf >= tail/2
         hi_idx = (cdf < 1 - self.tail_mass / 2).sum(1)  # first k with cdf >= 1 - tail/2
@@ -119,6 +143,8 @@ class FactorizedDensity(nn.Module):
     def compress(self, x_hat: Tensor, encoder: SymbolEncoder) -> None:
         """Code integer-valued ``x_hat`` (1, C, H, W), channel by channel."""
         pmf, offset = self._tables()
+        if self.medians is not None:
+            x_hat = torch.round(x_hat - self._median_view(x_hat))
         values = x_hat[0].reshape(self.channels, -1).to(torch.int64).numpy()
         for ch in range(self.channels):
             length = _used_length(pmf[ch])
@@ -131,7 +157,8 @@ class FactorizedDensity(nn.Module):
         for ch in range(self.channels):
             length = _used_length(pmf[ch])
             out[ch] = decoder.categorical(h * w, pmf[ch, :length], int(offset[ch]))
-        return torch.from_numpy(out).float().view(1, self.channels, h, w)
+        x_hat = torch.from_numpy(out).float().view(1, self.channels, h, w)
+        return x_hat if self.medians is None else x_hat + self._median_view(x_hat)
 
 
 def _used_length(pmf_row: np.ndarray) -> int:

@@ -121,7 +121,7 @@ class _Task:
 _WARM: set[str] = set()
 
 
-def _warm_up(codec_name: str, rgb: np.ndarray, setting: float, folder: str, threads: int) -> None:
+def _warm_up(codec_name: str, rgb: np.ndarray, setting: float, threads: int) -> None:
     if codec_name in _WARM:
         return
     crop = np.ascontiguousarray(rgb[:64, :64])
@@ -133,8 +133,8 @@ def _warm_up(codec_name: str, rgb: np.ndarray, setting: float, folder: str, thre
 def _run_task(task: _Task) -> list[dict[str, Any]]:
     rgb = load_rgb(task.image)
     name = Path(task.image).name
+    _warm_up(task.codec, rgb, task.settings[0], task.threads)
     with tempfile.TemporaryDirectory(prefix="lic-eval-") as folder:
-        _warm_up(task.codec, rgb, task.settings[0], folder, task.threads)
         return [round_trip(task.codec, rgb, s, folder, name, task.threads)[0] for s in task.settings]
 
 

@@ -2,19 +2,19 @@
 
 * :class:`ResidualBlock`, :class:`ResidualBlockWithStride`, :class:`ResidualBlockUpsample` and
   :func:`subpel_conv3x3` — Cheng, Sun, Takeuchi & Katto, "Learned image compression with
-  discretized Gaussian mixture likelihoods and attention modules", CVPR 2020, sec. 3.1 and
-  fig. 2: stacks of 3×3 convolutions with shortcuts instead of 5×5 convolutions; strided
-  blocks end in GDN, upsampling blocks in IGDN, and upsampling is sub-pixel convolution
-  (Shi et al., "Real-time single image and video super-resolution using an efficient sub-pixel
-  convolutional neural network", CVPR 2016: a convolution to r²·C channels, then a pixel
-  shuffle). Layout as in CompressAI's ``compressai/layers/layers.py``.
-* :class:`AttentionBlock` — Cheng et al. 2020, sec. 3.2 / fig. 4: the *simplified* attention
-  module (the non-local block of Liu et al. / Zhang et al. removed): a trunk of three residual
+  discretized Gaussian mixture likelihoods and attention modules", CVPR 2020: stacks of 3×3
+  convolutions with shortcuts instead of 5×5 convolutions; strided blocks end in GDN,
+  upsampling blocks in IGDN, and upsampling is sub-pixel convolution (Shi et al., "Real-time
+  single image and video super-resolution using an efficient sub-pixel convolutional neural
+  network", CVPR 2016: a convolution to r²·C channels, then a pixel shuffle). Layout as in
+  CompressAI's ``compressai/layers/layers.py``.
+* :class:`AttentionBlock` — Cheng et al. 2020: the *simplified* attention module (the
+  non-local block of Liu et al. / Zhang et al. removed): a trunk of three residual
   units and a mask branch of three residual units + 1×1 convolution + sigmoid,
   out = x + trunk(x) · σ(mask(x)). ELIC reuses it.
 * :class:`ResidualBottleneckBlock` — He, Yang, Peng, Ma, Qin & Wang, "ELIC: Efficient learned
   image compression with unevenly grouped space-channel contextual adaptive coding", CVPR
-  2022, sec. 4.3 / fig. 6: 1×1 (N→N/2), 3×3, 1×1 (N/2→N) with ReLUs and an identity shortcut.
+  2022: 1×1 (N→N/2), 3×3, 1×1 (N/2→N) with ReLUs and an identity shortcut.
 
 All of these sit in g_a/g_s (float, bf16-autocast friendly). :func:`exact_subpel_conv3x3` is
 the fixed-point twin used where the output feeds entropy parameters (Cheng's h_s).
@@ -99,7 +99,7 @@ class ResidualBlockUpsample(nn.Module):
 
 
 class _ResidualUnit(nn.Module):
-    """1×1 (N→N/2) → ReLU → 3×3 → ReLU → 1×1 (N/2→N), plus the input, then ReLU (Cheng 2020, fig. 4)."""
+    """1×1 (N→N/2) → ReLU → 3×3 → ReLU → 1×1 (N/2→N), plus the input, then ReLU (Cheng et al. 2020)."""
 
     def __init__(self, N: int):
         super().__init__()
@@ -114,7 +114,7 @@ class _ResidualUnit(nn.Module):
 
 
 class AttentionBlock(nn.Module):
-    """Simplified attention module (Cheng et al. 2020, fig. 4): x + trunk(x) · sigmoid(mask(x))."""
+    """Simplified attention module (Cheng et al. 2020): x + trunk(x) · sigmoid(mask(x))."""
 
     def __init__(self, N: int):
         super().__init__()
@@ -126,7 +126,7 @@ class AttentionBlock(nn.Module):
 
 
 class ResidualBottleneckBlock(nn.Module):
-    """ELIC's residual bottleneck (He et al. 2022, fig. 6): x + 1×1 ∘ ReLU ∘ 3×3 ∘ ReLU ∘ 1×1 (x)."""
+    """ELIC's residual bottleneck (He et al. 2022): x + 1×1 ∘ ReLU ∘ 3×3 ∘ ReLU ∘ 1×1 (x)."""
 
     def __init__(self, N: int):
         super().__init__()

@@ -42,6 +42,17 @@ class _ExactMixin:
     training: bool
 
     def _int_params(self) -> tuple[Tensor, Tensor | None]:
+        # Cached until the parameters change (in-place updates bump a tensor's _version).
+        key = (self.weight.data_ptr(), self.weight._version,
+               None if self.bias is None else (self.bias.data_ptr(), self.bias._version))
+        cache = self.__dict__.get("_int_cache")
+        if cache is not None and cache[0] == key:
+            return cache[1], cache[2]
+        w, b = self._compute_int_params()
+        self.__dict__["_int_cache"] = (key, w, b)
+        return w, b
+
+    def _compute_int_params(self) -> tuple[Tensor, Tensor | None]:
         w = torch.round(self.weight.detach().double() * 2**W_FRAC)
         b = None if self.bias is None else torch.round(self.bias.detach().double() * 2 ** (W_FRAC + A_FRAC))
         # Worst case accumulator: sum |w| over one output's receptive field times the largest activation.
@@ -92,3 +103,36 @@ def exact_conv(cin: int, cout: int, kernel: int = 5, stride: int = 2) -> ExactCo
 
 def exact_deconv(cin: int, cout: int, kernel: int = 5, stride: int = 2) -> ExactConvTranspose2d:
     return ExactConvTranspose2d(cin, cout, kernel, stride=stride, padding=kernel // 2, output_padding=stride - 1)
+
+
+class ExactLeakyReLU(nn.Module):
+    """Leaky ReLU whose output lies on the activation grid, bit-exact on every machine.
+
+    ``x`` if ``x >= 0``, else ``round(x · slope · 2^A_FRAC) / 2^A_FRAC``: the product of an
+    on-grid activation (an integer times 2^-A_FRAC, exact in float64) with ``slope`` is one
+    correctly rounded IEEE multiplication, and rounding half to even is exact, so every machine
+    gets the same numbers. Between two exact layers it changes nothing that the next layer's
+    input rounding would not do anyway. Used where a network trained elsewhere has a leaky ReLU
+    inside the entropy-parameter path (CompressAI's mbt2018/cheng2020 hyper-synthesis and
+    entropy parameters; see ``compat="compressai"`` in :mod:`licodec.models`). Training mode
+    rounds with a straight-through gradient (fake quantization), like the exact convolutions.
+    """
+
+    def __init__(self, negative_slope: float = 0.01):
+        super().__init__()
+        self.negative_slope = float(negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+    def grid_units(self, a: Tensor) -> Tensor:
+        """The same function on activations in integer grid units (float64)."""
+        return torch.where(a >= 0, a, torch.round(a * self.negative_slope))
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.training:
+            with torch.autocast(device_type=x.device.type, enabled=False):
+                x = x.float()
+                return torch.where(x >= 0, x, ste_round(x * (self.negative_slope * 2**A_FRAC)) / 2**A_FRAC)
+        a = x.double() * 2**A_FRAC
+        return torch.where(x >= 0, x, (torch.round(a * self.negative_slope) / 2**A_FRAC).to(x.dtype))

@@ -28,11 +28,14 @@ ignores ``torch.set_num_threads`` and thrashes on a loaded machine.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from licodec.layers.exact import _EXACT_LIMIT, A_FRAC, A_MAX, W_FRAC, ExactConv2d
+from licodec.layers.exact import _EXACT_LIMIT, A_FRAC, A_MAX, W_FRAC, ExactConv2d, ExactLeakyReLU
 
 ACT_LIMIT = A_MAX * 2**A_FRAC  # the activation clamp, in integer grid units (2^20)
 GRID = float(2**A_FRAC)  # activations are integers / GRID
@@ -84,6 +87,24 @@ def requantize(acc: Tensor) -> Tensor:
 def from_grid(a: Tensor) -> Tensor:
     """Integer grid units back to float32 activations (exact: |a| <= 2^20)."""
     return (a / GRID).float()
+
+
+@contextlib.contextmanager
+def single_threaded() -> Iterator[None]:
+    """Run a latency-bound loop of many small ops on one intra-op thread, restoring the thread
+    count afterwards. A serial decoding loop gains nothing from a second thread, but every op
+    then waits at an OpenMP barrier — on a loaded 2-core machine the mbt2018 loop took 40 s
+    with 2 threads against 2.8 s with 1 for a 768×512 image. (``torch.set_num_threads`` is
+    process-wide: other Python threads using torch meanwhile also run on one thread.)"""
+    n = torch.get_num_threads()
+    if n == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(n)
 
 
 class MaskedExactConv2d(ExactConv2d):
@@ -157,7 +178,8 @@ class MaskedExactConv2d(ExactConv2d):
 
 
 class IntegerPointwise:
-    """A stack of exact 1×1 convolutions and ReLUs evaluated row-wise on integer-grid activations.
+    """A stack of exact 1×1 convolutions and ReLUs (or :class:`~licodec.layers.exact.ExactLeakyReLU`)
+    evaluated row-wise on integer-grid activations.
 
     Eval-mode twin of ``nn.Sequential(ExactConv2d(.., 1), nn.ReLU(), ...)`` for per-position
     decoding loops: ``x`` is (P, C_in) in grid units (:func:`to_grid`), the result (P, C_out) in
@@ -179,6 +201,9 @@ class IntegerPointwise:
             elif isinstance(module, nn.ReLU) and self.layers:
                 w, b, _ = self.layers[-1]
                 self.layers[-1] = (w, b, True)
+            elif isinstance(module, ExactLeakyReLU) and self.layers:
+                w, b, _ = self.layers[-1]
+                self.layers[-1] = (w, b, module.grid_units)  # type: ignore[assignment]
             else:
                 raise TypeError(f"IntegerPointwise takes exact 1x1 convolutions and ReLUs, not {type(module).__name__}")
 
@@ -196,6 +221,8 @@ class IntegerPointwise:
             else:
                 acc = x @ w + b
             x = requantize(acc)
-            if relu:
+            if callable(relu):  # ExactLeakyReLU, on grid units
+                x = relu(x)
+            elif relu:
                 x = x.clamp_(min=0.0)
         return x

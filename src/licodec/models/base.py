@@ -16,6 +16,14 @@ vectors on the latent (Cui et al., "Asymmetric gained deep image compression wit
 rate adaptation", CVPR 2021, sec. 3.2–3.3). ``quality`` is a real number in [1, L]; between two
 trained levels the gains are interpolated exponentially (Cui et al., eq. 9):
 g = g_i^(1−t) · g_{i+1}^t.
+
+Compatibility (``compat="compressai"``): a model built to hold weights trained with CompressAI
+(``lic import-compressai``, :mod:`licodec.convert.compressai`) reproduces CompressAI's layer
+layout where ours differs — median-centred factorized densities with CompressAI's four hidden
+filter layers, leaky ReLUs (exact, :class:`~licodec.layers.exact.ExactLeakyReLU`) where
+CompressAI uses them in the entropy-parameter path, and the model-specific differences each
+model documents. The option is part of :meth:`CompressionModel.config`, so a weights file
+records it and rebuilds the same model.
 """
 
 from __future__ import annotations
@@ -31,6 +39,8 @@ from licodec.errors import InvalidOptionError
 
 # λ of the eight MSE qualities used across the literature (loss λ·255²·MSE + bpp).
 LAMBDAS_MSE = (0.0018, 0.0035, 0.0067, 0.0130, 0.0250, 0.0483, 0.0932, 0.18)
+
+COMPAT_MODES = ("compressai",)
 
 
 class QualityGain(nn.Module):
@@ -75,14 +85,27 @@ class CompressionModel(nn.Module):
     paper: ClassVar[str] = ""
     downsample: ClassVar[int] = 64
 
-    def __init__(self, N: int, M: int, lambdas: tuple[float, ...] = LAMBDAS_MSE):
+    def __init__(self, N: int, M: int, lambdas: tuple[float, ...] = LAMBDAS_MSE, compat: str | None = None):
         super().__init__()
+        if compat is not None and compat not in COMPAT_MODES:
+            raise InvalidOptionError(f"unknown compatibility mode {compat!r} (known: {', '.join(COMPAT_MODES)})")
         self.N, self.M = N, M
+        self.compat = compat
         self.gain = QualityGain(tuple(lambdas), M)
 
     # -- configuration --------------------------------------------------------------------------
     def config(self) -> dict[str, Any]:
-        return {"N": self.N, "M": self.M, "lambdas": [round(float(v), 6) for v in self.gain.lambdas]}
+        cfg: dict[str, Any] = {"N": self.N, "M": self.M, "lambdas": [round(float(v), 6) for v in self.gain.lambdas]}
+        if self.compat is not None:
+            cfg["compat"] = self.compat
+        return cfg
+
+    def _factorized(self, channels: int) -> FactorizedDensity:
+        """The factorized density of this model: ours, or CompressAI's layout under
+        ``compat="compressai"`` (filters (3, 3, 3, 3), quantization around per-channel medians)."""
+        if self.compat == "compressai":
+            return FactorizedDensity(channels, filters=(3, 3, 3, 3), medians=True)
+        return FactorizedDensity(channels)
 
     @property
     def quality_range(self) -> tuple[float, float]:

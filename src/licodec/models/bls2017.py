@@ -11,7 +11,6 @@ import torch
 from torch import Tensor
 
 from licodec.coding.ans import SymbolDecoder, SymbolEncoder
-from licodec.entropy_models import FactorizedDensity
 from licodec.models.base import CompressionModel
 from licodec.transforms.gdn import analysis, synthesis
 
@@ -25,7 +24,7 @@ class FactorizedPrior(CompressionModel):
         super().__init__(N, M, **kw)
         self.g_a = analysis(N, M)
         self.g_s = synthesis(N, M)
-        self.density = FactorizedDensity(M)
+        self.density = self._factorized(M)
 
     def forward(self, x: Tensor, quality: float | Tensor | None = None) -> dict[str, Any]:
         q = self.quality_tensor(quality, x.shape[0])
@@ -39,7 +38,7 @@ class FactorizedPrior(CompressionModel):
         self._check_eval()
         self._check_input(x, single=True)
         q = self.quality_tensor(quality, 1)
-        y_hat = torch.round(self.gain.encode(self.g_a(x), q))
+        y_hat = self.density.quantize(self.gain.encode(self.g_a(x), q))
         enc = SymbolEncoder()
         self.density.compress(y_hat, enc)
         return {"strings": [enc.finish()], "shape": tuple(y_hat.shape[-2:]), "y_hat": y_hat}

@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 
 from licodec.coding.ans import SymbolDecoder, SymbolEncoder
-from licodec.entropy_models import FactorizedDensity, GaussianConditional
+from licodec.entropy_models import GaussianConditional
 from licodec.models.base import CompressionModel
 from licodec.transforms.gdn import analysis, hyper_analysis, hyper_synthesis_scale, synthesis
 
@@ -28,7 +28,7 @@ class ScaleHyperprior(CompressionModel):
         self.g_s = synthesis(N, M)
         self.h_a = hyper_analysis(N, M)
         self.h_s = hyper_synthesis_scale(N, M)
-        self.z_density = FactorizedDensity(N)
+        self.z_density = self._factorized(N)
         self.gaussian = GaussianConditional()
 
     def _hyper_in(self, y: Tensor) -> Tensor:
@@ -53,7 +53,7 @@ class ScaleHyperprior(CompressionModel):
         self._check_input(x, single=True)
         q = self.quality_tensor(quality, 1)
         y = self.gain.encode(self.g_a(x), q)
-        z_hat = torch.round(self.h_a(self._hyper_in(y)))
+        z_hat = self.z_density.quantize(self.h_a(self._hyper_in(y)))
         z_enc, y_enc = SymbolEncoder(), SymbolEncoder()
         self.z_density.compress(z_hat, z_enc)
         scales, means = self._params(z_hat)

@@ -1,10 +1,10 @@
 """He, Yang, Peng, Ma, Qin & Wang, "ELIC: Efficient learned image compression with unevenly
 grouped space-channel contextual adaptive coding", CVPR 2022.
 
-* Transforms (sec. 4.3, fig. 6): 5×5 stride-2 (de)convolutions with three residual bottleneck
+* Transforms: 5×5 stride-2 (de)convolutions with three residual bottleneck
   blocks per stage and simplified attention modules (:mod:`licodec.transforms.residual`);
   N = 192, M = 320; mean-scale hyperprior (h_s → ψ, 2M channels).
-* Entropy model — SCCTX (sec. 3.2–3.3, fig. 5): ŷ is split along channels into *uneven*
+* Entropy model — the space-channel context (SCCTX): ŷ is split along channels into *uneven*
   groups 16, 16, 32, 64, M − 128. Group k is coded conditioned on
   - ψ = h_s(ẑ) (hyperprior),
   - the channel context g_ch,k(ŷ^{<k}) of *all* earlier groups (three 5×5 convolutions
@@ -28,7 +28,12 @@ the current half.
 Exactness: h_s, every channel context, spatial context and aggregation are exact fixed-point
 layers with ReLU, so (σ, μ) — and hence ŷ and the scale-table indices — are the same numbers
 in encoder and decoder on every machine. ``forward`` in eval mode runs the same ten steps as
-``compress``, so its likelihoods are the coded ones.
+``compress`` (same ŷ, same scale-table entries), so its likelihoods are those of the coded
+symbols.
+
+``compat="compressai"`` (weights imported from CompressAI's ``Elic2022Official``): ψ has 2N
+channels instead of 2M (CompressAI's last h_s layer), the aggregation widths follow
+CompressAI's ``sequential_channel_ramp`` (float linspace, floored), and ẑ is median-centred.
 
 Training: the same ten steps with the hard-quantized ŷ = round(y − μ) + μ (straight-through)
 feeding the contexts and g_s, and the rate on y + U(−½, ½) ("mixed quantization", Minnen &
@@ -43,7 +48,7 @@ import torch
 from torch import Tensor, nn
 
 from licodec.coding.ans import SymbolDecoder, SymbolEncoder
-from licodec.entropy_models import FactorizedDensity, GaussianConditional
+from licodec.entropy_models import GaussianConditional
 from licodec.layers.exact import ExactConv2d, exact_conv
 from licodec.layers.masked import MaskedExactConv2d, anchor_mask
 from licodec.models.base import CompressionModel
@@ -55,7 +60,7 @@ _Step = Callable[[int, int, Tensor, Tensor, Tensor], Tensor]
 
 
 def default_groups(M: int) -> tuple[int, ...]:
-    """ELIC's uneven split 16, 16, 32, 64, M − 128 (sec. 3.2)."""
+    """ELIC's uneven split 16, 16, 32, 64, M − 128."""
     if M <= 128:
         raise ValueError("ELIC's channel groups need M > 128")
     return (16, 16, 32, 64, M - 128)
@@ -67,8 +72,11 @@ def _channel_context(cin: int, cout: int) -> nn.Sequential:
     )
 
 
-def _aggregation(cin: int, cout: int, min_hidden: int, layers: int = 3) -> nn.Sequential:
-    widths = [cin + (cout - cin) * i // layers for i in range(layers + 1)]
+def _aggregation(cin: int, cout: int, min_hidden: int, layers: int = 3, compressai: bool = False) -> nn.Sequential:
+    if compressai:  # CompressAI's sequential_channel_ramp: float32 linspace, floored
+        widths = torch.linspace(cin, cout, layers + 1).floor().int().tolist()
+    else:
+        widths = [cin + (cout - cin) * i // layers for i in range(layers + 1)]
     widths = [widths[0]] + [max(w, min_hidden) for w in widths[1:-1]] + [widths[-1]]
     mods: list[nn.Module] = []
     for i in range(layers):
@@ -80,7 +88,8 @@ def _aggregation(cin: int, cout: int, min_hidden: int, layers: int = 3) -> nn.Se
 
 class ELIC(CompressionModel):
     name = "elic2022"
-    paper = "He, Yang, Peng, Ma, Qin & Wang, ELIC: Efficient learned image compression with unevenly grouped space-channel contextual adaptive coding, CVPR 2022"
+    paper = ("He, Yang, Peng, Ma, Qin & Wang, ELIC: Efficient learned image compression with unevenly grouped "
+             "space-channel contextual adaptive coding, CVPR 2022")
     downsample = 64
 
     def __init__(self, N: int = 192, M: int = 320, groups: tuple[int, ...] | list[int] | None = None, **kw: Any):
@@ -91,19 +100,21 @@ class ELIC(CompressionModel):
         self.g_a = elic_analysis(N, M)
         self.g_s = elic_synthesis(N, M)
         self.h_a = elic_hyper_analysis(N, M)
-        self.h_s = elic_hyper_synthesis(N, M)
-        self.z_density = FactorizedDensity(N)
+        compat = self.compat == "compressai"
+        psi = 2 * N if compat else 2 * M  # CompressAI's h_s ends in 2N channels
+        self.h_s = elic_hyper_synthesis(N, M, out=psi)
+        self.z_density = self._factorized(N)
         self.gaussian = GaussianConditional()
         g = self.groups
         self.channel_context = nn.ModuleList(_channel_context(sum(g[:k]), 2 * g[k]) for k in range(1, len(g)))
         self.spatial_context = nn.ModuleList(MaskedExactConv2d(c, 2 * c, 5, mask="checkerboard") for c in g)
         self.param_aggregation = nn.ModuleList(
-            _aggregation(2 * c + (2 * c if k else 0) + 2 * M, 2 * c, 2 * N) for k, c in enumerate(g)
+            _aggregation(2 * c + (2 * c if k else 0) + psi, 2 * c, 2 * N, compressai=compat) for k, c in enumerate(g)
         )
 
     def config(self) -> dict[str, Any]:
         cfg = super().config()
-        if self.groups != default_groups(self.M):
+        if self.M <= 128 or self.groups != default_groups(self.M):
             cfg["groups"] = list(self.groups)
         return cfg
 
@@ -118,7 +129,10 @@ class ELIC(CompressionModel):
         psi_f = psi.flatten(2)
         done: list[Tensor] = []
         for k, c in enumerate(self.groups):
-            base = psi_f if k == 0 else torch.cat([self.channel_context[k - 1](torch.cat(done, 1)).flatten(2), psi_f], 1)
+            if k == 0:
+                base = psi_f
+            else:
+                base = torch.cat([self.channel_context[k - 1](torch.cat(done, 1)).flatten(2), psi_f], 1)
             y_k = psi.new_zeros(bsz, c, h * w)
             for half, pos in enumerate(halves):
                 if half == 0:
@@ -175,7 +189,7 @@ class ELIC(CompressionModel):
         self._check_input(x, single=True)
         q = self.quality_tensor(quality, 1)
         y = self.gain.encode(self.g_a(x), q)
-        z_hat = torch.round(self.h_a(y))
+        z_hat = self.z_density.quantize(self.h_a(y))
         z_enc, y_enc = SymbolEncoder(), SymbolEncoder()
         self.z_density.compress(z_hat, z_enc)
         y_f = y.flatten(2)
@@ -193,6 +207,7 @@ class ELIC(CompressionModel):
         q = self.quality_tensor(quality, 1)
         z_hat = self.z_density.decompress(SymbolDecoder(strings[1]), shape)
         decoder = SymbolDecoder(strings[0])
-        y_hat = self._latent(self.h_s(z_hat), lambda k, half, pos, scales, means: self.gaussian.decompress(decoder, scales, means))
+        y_hat = self._latent(self.h_s(z_hat), lambda k, half, pos, scales, means:
+                             self.gaussian.decompress(decoder, scales, means))
         x_hat = self.g_s(self.gain.decode(y_hat, q)).clamp(0, 1)
         return {"x_hat": x_hat, "y_hat": y_hat}

@@ -1,7 +1,10 @@
 """Mean-scale hyperprior: Minnen, Ballé & Toderici, "Joint autoregressive and hierarchical
 priors for learned image compression", NeurIPS 2018 (the model without the context model,
 CompressAI's ``mbt2018-mean``). h_s predicts both μ and σ of each Gaussian (eq. 5 without the
-context term); ŷ = round(y − μ) + μ."""
+context term); ŷ = round(y − μ) + μ.
+
+:class:`JointAutoregressiveHierarchicalPriors` (``mbt2018``) is the paper's full model: the same
+hyperprior plus a masked 5×5 context model over ŷ and an entropy-parameter network."""
 
 from __future__ import annotations
 
@@ -13,9 +16,9 @@ from torch import Tensor, nn
 
 from licodec.coding.ans import SymbolDecoder, SymbolEncoder
 from licodec.entropy_models.gaussian import SCALE_TABLE, scale_indices
-from licodec.layers.exact import ExactConv2d
+from licodec.layers.exact import ExactConv2d, ExactLeakyReLU
 from licodec.layers.masked import (
-    GRID, IntegerPointwise, MaskedExactConv2d, from_grid, requantize, to_grid,
+    GRID, IntegerPointwise, MaskedExactConv2d, from_grid, requantize, single_threaded, to_grid,
 )
 from licodec.models.bmshj2018 import ScaleHyperprior
 from licodec.ops import quantize_noise
@@ -29,7 +32,7 @@ class MeanScaleHyperprior(ScaleHyperprior):
     def __init__(self, N: int = 128, M: int = 192, **kw: Any):
         super().__init__(N, M, **kw)
         self.h_a = hyper_analysis(N, M, leaky=True)
-        self.h_s = hyper_synthesis_mean_scale(N, M)
+        self.h_s = hyper_synthesis_mean_scale(N, M, leaky=self.compat == "compressai")
 
     def _hyper_in(self, y: Tensor) -> Tensor:
         return y
@@ -52,7 +55,8 @@ class JointAutoregressiveHierarchicalPriors(MeanScaleHyperprior):
     4M → 10M/3 → 8M/3 → 2M (640, 512, 384 for M = 192, as in CompressAI). g_a/g_s are the GDN
     transforms (N = M = 192), h_a uses leaky ReLU as in the paper; h_s, g_cm and g_ep are exact
     fixed-point layers with ReLU (:mod:`licodec.layers.exact`), so ψ, φ_i, μ_i and σ_i are the
-    same integers in encoder and decoder on any machine.
+    same integers in encoder and decoder on any machine. With ``compat="compressai"`` (weights
+    imported from CompressAI) h_s and g_ep use the grid-exact leaky ReLU, as CompressAI's do.
 
     Quantization: ŷ_i = round(y_i − μ_i) + μ_i. Because μ_i depends on ŷ_<i, *encoding* is
     sequential too. Coding visits the latent positions in wavefront order (see
@@ -63,6 +67,8 @@ class JointAutoregressiveHierarchicalPriors(MeanScaleHyperprior):
     ``decoder.gaussian`` call for all M channels of all the step's positions. This is a
     topological order of the same raster-causal dependency graph, so ŷ is identical to a
     position-by-position raster decode; it only takes W + 3(H−1) steps instead of H·W.
+    Bitstream: ``strings[0]`` holds the symbols step by step (a step's positions by row, the M
+    channels of each position together), ``strings[1]`` holds ẑ.
 
     Training (``forward`` in train mode): the context model sees the noisy proxy y + U(−½, ½)
     (the paper's training relaxation), the rate uses y + U(−½, ½) under (μ, σ), and g_s gets
@@ -77,9 +83,10 @@ class JointAutoregressiveHierarchicalPriors(MeanScaleHyperprior):
     def __init__(self, N: int = 192, M: int = 192, **kw: Any):
         super().__init__(N, M, **kw)
         self.context_prediction = MaskedExactConv2d(M, 2 * M, 5, mask="A")
+        act = ExactLeakyReLU if self.compat == "compressai" else nn.ReLU
         self.entropy_parameters = nn.Sequential(
-            ExactConv2d(M * 12 // 3, M * 10 // 3, 1), nn.ReLU(),
-            ExactConv2d(M * 10 // 3, M * 8 // 3, 1), nn.ReLU(),
+            ExactConv2d(M * 12 // 3, M * 10 // 3, 1), act(),
+            ExactConv2d(M * 10 // 3, M * 8 // 3, 1), act(),
             ExactConv2d(M * 8 // 3, M * 6 // 3, 1),
         )
 
@@ -112,23 +119,24 @@ class JointAutoregressiveHierarchicalPriors(MeanScaleHyperprior):
         y32 = None if y is None else y.detach().float()
         symbols: list[np.ndarray] = []
         indices: list[np.ndarray] = []
-        for step in self.schedule(h, w):
-            pos = torch.from_numpy(step)
-            r, q = pos // w, pos % w
-            n = len(step)
-            ctx = requantize(conv.gather(y_hat, r, q) @ w_ctx + b_ctx)  # φ at these positions, (B·n, 2M)
-            params = ep(ctx, head[:, pos].reshape(bsz * n, -1))
-            scales, means = params[:, :M], params[:, M:]
-            idx = scale_indices(scales / GRID)
-            if decoder is not None:
-                sym = torch.from_numpy(decoder.gaussian(SCALE_TABLE[idx])).double().view(bsz * n, M)
-            else:
-                yv = y32[:, :, r, q].permute(0, 2, 1).reshape(bsz * n, M)
-                # the float32 arithmetic of GaussianConditional.compress: round(y − μ)
-                sym = torch.round(yv - (means / GRID).float()).double()
-                symbols.append(sym.numpy().ravel())
-                indices.append(idx)
-            y_hat[:, :, r + c, q + c] = (sym * GRID + means).view(bsz, n, M).permute(0, 2, 1)
+        with single_threaded():  # latency-bound: many small ops per step
+            for step in self.schedule(h, w):
+                pos = torch.from_numpy(step)
+                r, q = pos // w, pos % w
+                n = len(step)
+                ctx = requantize(conv.gather(y_hat, r, q) @ w_ctx + b_ctx)  # φ at these positions, (B·n, 2M)
+                params = ep(ctx, head[:, pos].reshape(bsz * n, -1))
+                scales, means = params[:, :M], params[:, M:]
+                idx = scale_indices(scales / GRID)
+                if decoder is not None:
+                    sym = torch.from_numpy(decoder.gaussian(SCALE_TABLE[idx])).double().view(bsz * n, M)
+                else:
+                    yv = y32[:, :, r, q].permute(0, 2, 1).reshape(bsz * n, M)
+                    # the float32 arithmetic of GaussianConditional.compress: round(y − μ)
+                    sym = torch.round(yv - (means / GRID).float()).double()
+                    symbols.append(sym.numpy().ravel())
+                    indices.append(idx)
+                y_hat[:, :, r + c, q + c] = (sym * GRID + means).view(bsz, n, M).permute(0, 2, 1)
         flat = (lambda parts: np.concatenate(parts)) if symbols else (lambda parts: np.zeros(0))
         return y_hat[:, :, c : c + h, c : c + w], flat(symbols), flat(indices)
 
@@ -160,7 +168,7 @@ class JointAutoregressiveHierarchicalPriors(MeanScaleHyperprior):
         self._check_input(x, single=True)
         q = self.quality_tensor(quality, 1)
         y = self.gain.encode(self.g_a(x), q)
-        z_hat = torch.round(self.h_a(y))
+        z_hat = self.z_density.quantize(self.h_a(y))
         z_enc, y_enc = SymbolEncoder(), SymbolEncoder()
         self.z_density.compress(z_hat, z_enc)
         y_hat, symbols, indices = self._sequential(self.h_s(z_hat), y=y)

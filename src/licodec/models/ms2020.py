@@ -50,9 +50,11 @@ def _slice_transform(cin: int, cout: int) -> nn.Sequential:
 
 
 def _hyper_synthesis(N: int, M: int) -> nn.Sequential:
-    """h_μ / h_σ: two 5×5 stride-2 transposed convolutions (192, 256) and a 3×3 to M, exact."""
+    """h_μ / h_σ: two 5×5 stride-2 transposed convolutions (192, 256) and a 3×3 to M, each with
+    ReLU — also the last: the output is a feature map for the slice transforms, not μ or σ
+    themselves (as in TFC's ms2020). Exact."""
     return nn.Sequential(
-        exact_deconv(N, 192), nn.ReLU(), exact_deconv(192, 256), nn.ReLU(), exact_conv(256, M, 3, 1),
+        exact_deconv(N, 192), nn.ReLU(), exact_deconv(192, 256), nn.ReLU(), exact_conv(256, M, 3, 1), nn.ReLU(),
     )
 
 
@@ -68,8 +70,9 @@ _Coder = Callable[[int, "Tensor | None", Tensor, Tensor], "tuple[Tensor, Tensor 
 class ChannelAutoregressive(CompressionModel):
     """Minnen & Singh, ICIP 2020: channel-conditional Gaussian entropy model with LRP.
 
-    ``num_slices`` slices of ``M // num_slices`` channels; slice s is conditioned on the
-    previous ``max_support_slices`` slices (−1: all of them, as in the paper's fig. 2).
+    ``num_slices`` slices of ``M // num_slices`` channels; slice s is conditioned on all
+    earlier slices (``max_support_slices=-1``, the default), or on the first
+    min(s, ``max_support_slices``) slices (the paper's appendix C.1; TFC's default is 5).
     Training uses the paper's "mixed quantization": the rate of y_s + U(−½, ½), and
     round(y_s − μ_s) + μ_s with a straight-through gradient for everything downstream (LRP,
     later slices, g_s). ``strings[0]`` holds the slices in order (each channel-major),
@@ -91,7 +94,9 @@ class ChannelAutoregressive(CompressionModel):
         self.g_a = analysis(N, M)
         self.g_s = synthesis(N, M)
         # h_a (TFC ms2020 widths); encoder side only, so plain float layers.
-        self.h_a = nn.Sequential(conv(M, M, 3, 1), nn.ReLU(inplace=True), conv(M, 256), nn.ReLU(inplace=True), conv(256, N))
+        self.h_a = nn.Sequential(
+            conv(M, M, 3, 1), nn.ReLU(inplace=True), conv(M, 256), nn.ReLU(inplace=True), conv(256, N),
+        )
         self.h_mean = _hyper_synthesis(N, M)
         self.h_scale = _hyper_synthesis(N, M)
         support = [M + depth * self._num_support(s) for s in range(num_slices)]
@@ -115,7 +120,7 @@ class ChannelAutoregressive(CompressionModel):
         decoded: list[Tensor] = []
         likelihoods: list[Tensor] = []
         for s, y_s in enumerate(y_slices):
-            support = decoded[len(decoded) - self._num_support(s):]
+            support = decoded[: self._num_support(s)]
             mean_in = torch.cat([mu_h, *support], dim=1)
             mu = self.cc_mean[s](mean_in)
             sigma = self.cc_scale[s](torch.cat([sigma_h, *support], dim=1))
@@ -144,7 +149,8 @@ class ChannelAutoregressive(CompressionModel):
         z_hat = torch.round(self.h_a(y))
         z_enc, y_enc = SymbolEncoder(), SymbolEncoder()
         self.z_density.compress(z_hat, z_enc)
-        y_hat, _ = self._slices(z_hat, y, lambda s, y_s, sigma, mu: (self.gaussian.compress(y_s, sigma, mu, y_enc), None))
+        y_hat, _ = self._slices(
+            z_hat, y, lambda s, y_s, sigma, mu: (self.gaussian.compress(y_s, sigma, mu, y_enc), None))
         return {"strings": [y_enc.finish(), z_enc.finish()], "shape": tuple(z_hat.shape[-2:]), "y_hat": y_hat}
 
     @torch.no_grad()
@@ -153,6 +159,7 @@ class ChannelAutoregressive(CompressionModel):
         q = self.quality_tensor(quality, 1)
         z_hat = self.z_density.decompress(SymbolDecoder(strings[1]), shape)
         decoder = SymbolDecoder(strings[0])
-        y_hat, _ = self._slices(z_hat, None, lambda s, y_s, sigma, mu: (self.gaussian.decompress(decoder, sigma, mu), None))
+        y_hat, _ = self._slices(
+            z_hat, None, lambda s, y_s, sigma, mu: (self.gaussian.decompress(decoder, sigma, mu), None))
         x_hat = self.g_s(self.gain.decode(y_hat, q)).clamp(0, 1)
         return {"x_hat": x_hat, "y_hat": y_hat}

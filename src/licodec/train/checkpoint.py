@@ -81,12 +81,12 @@ def load_checkpoint(run: Path, *, model: torch.nn.Module, optimizer: torch.optim
         raise WeightsError(f"checkpoint in {run} is inconsistent (tensor file does not match)")
     tensors = load_file(str(st_path))
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-    ema = {k[4:]: v for k, v in tensors.items() if k.startswith("ema.")}
+    ema = {k[4:]: v.float() for k, v in tensors.items() if k.startswith("ema.")}
     state: dict[int, dict[str, Any]] = {}
     for k, v in tensors.items():
         if k.startswith("opt."):
             _, idx, name = k.split(".", 2)
-            state.setdefault(int(idx), {})[name] = v
+            state.setdefault(int(idx), {})[name] = v.float()  # packs store moments in bf16
     for idx, sc in info["optimizer"]["scalars"].items():
         for name, val in sc.items():
             state.setdefault(int(idx), {})[name] = torch.tensor(val)
@@ -97,3 +97,21 @@ def load_checkpoint(run: Path, *, model: torch.nn.Module, optimizer: torch.optim
     py = info["rng"]["python"]
     random.setstate((py[0], tuple(py[1]), py[2]))
     return ema, info
+
+
+def pack_checkpoint(run: Path, dest: Path) -> int:
+    """Write a compact copy of a run's checkpoint to ``dest`` for committing or moving between
+    machines: model in fp32, Adam moments in bf16, no EMA (resuming starts the EMA from the
+    model). Resuming from a pack is close to, not bit-identical with, resuming the full run.
+    Returns the size in bytes."""
+    info = json.loads((run / "checkpoint.json").read_text())
+    tensors = load_file(str(run / "checkpoint.safetensors"))
+    packed = {k: (v.to(torch.bfloat16) if k.startswith("opt.") and v.is_floating_point() else v)
+              for k, v in tensors.items() if not k.startswith("ema.")}
+    dest.mkdir(parents=True, exist_ok=True)
+    st_path = dest / "checkpoint.safetensors"
+    _atomic(st_path, lambda tmp: save_file(packed, tmp))
+    info["tensors_sha256"] = _sha(st_path)
+    info["packed"] = True
+    _atomic(dest / "checkpoint.json", lambda tmp: Path(tmp).write_text(json.dumps(info)))
+    return st_path.stat().st_size

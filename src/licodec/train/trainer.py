@@ -145,7 +145,10 @@ class Trainer:
         self.elapsed = 0.0
         if resume:
             ema, info = load_checkpoint(self.run, model=self.net, optimizer=self.optimizer)
-            self.ema.update({k: v.to(self.device) for k, v in ema.items()})
+            if ema:
+                self.ema.update({k: v.to(self.device) for k, v in ema.items()})
+            else:  # a packed checkpoint: the average starts from the model
+                self.ema = {k: v.detach().clone().float() for k, v in self.net.state_dict().items() if v.is_floating_point()}
             self.step, self.elapsed = int(info["step"]), float(info.get("elapsed_s", 0.0))
         self.model = self.net
         if self.world > 1:
@@ -262,9 +265,12 @@ class Trainer:
                 grad_norm = torch.nn.utils.clip_grad_norm_(self.net.parameters(), cfg.clip)
                 self.optimizer.step()
                 with torch.no_grad():
+                    # Warm-up of the decay (as TensorFlow's EMA with num_updates): early on the
+                    # average must not remember the random initialisation.
+                    decay = min(cfg.ema, (1 + self.step) / (10 + self.step))
                     state = self.net.state_dict()
                     for k, v in self.ema.items():
-                        v.lerp_(state[k].float(), 1 - cfg.ema)
+                        v.lerp_(state[k].float(), 1 - decay)
                 self.step += 1
                 now = time.monotonic()
                 self.elapsed += now - t_prev

@@ -11,7 +11,7 @@ from __future__ import annotations
 from torch import nn
 
 from licodec.layers import GDN, conv, deconv
-from licodec.layers.exact import exact_conv, exact_deconv
+from licodec.layers.exact import ExactLeakyReLU, exact_conv, exact_deconv
 
 
 def analysis(N: int, M: int) -> nn.Sequential:
@@ -38,9 +38,12 @@ def hyper_synthesis_scale(N: int, M: int) -> nn.Sequential:
     )
 
 
-def hyper_synthesis_mean_scale(N: int, M: int) -> nn.Sequential:
+def hyper_synthesis_mean_scale(N: int, M: int, leaky: bool = False) -> nn.Sequential:
     """h_s of the mean-scale hyperprior: outputs (σ, μ) stacked on channels, 2M (Minnen 2018,
-    fig. 2, widths M and 3M/2). ReLU instead of leaky ReLU keeps it exact on the integer grid."""
+    fig. 2, widths M and 3M/2). ReLU instead of leaky ReLU keeps it exact on the integer grid;
+    ``leaky=True`` (CompressAI compatibility) uses the grid-exact
+    :class:`~licodec.layers.exact.ExactLeakyReLU` instead."""
+    act = ExactLeakyReLU if leaky else nn.ReLU
     return nn.Sequential(
-        exact_deconv(N, M), nn.ReLU(), exact_deconv(M, M * 3 // 2), nn.ReLU(), exact_conv(M * 3 // 2, 2 * M, 3, 1),
+        exact_deconv(N, M), act(), exact_deconv(M, M * 3 // 2), act(), exact_conv(M * 3 // 2, 2 * M, 3, 1),
     )
