@@ -190,3 +190,15 @@ def test_worker_errors_propagate(image_dir, tmp_path):
     specs = resolve_specs(parse_codecs("jpeg420@50"))
     with pytest.raises(ImageReadError, match="z.png"):
         evaluate(list_images(bad), specs, workers=2, progress=False)
+
+
+def test_lic_quality_outside_the_model_range_is_rejected_early(image_dir, monkeypatch):
+    from licodec.errors import InvalidOptionError
+    from licodec.eval import codecs, lic
+
+    monkeypatch.setattr(lic, "model_loader", _prime_untrained)
+    monkeypatch.setattr(lic, "_NETS", {})
+    monkeypatch.setattr(codecs, "_CACHE", {})
+    specs = resolve_specs(parse_codecs("lic:bmshj2018-hyperprior@2,9"))
+    with pytest.raises(InvalidOptionError, match="outside"):
+        evaluate(list_images(image_dir), specs, workers=2, progress=False)

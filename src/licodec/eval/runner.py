@@ -198,6 +198,8 @@ def evaluate(images: Sequence[str | os.PathLike], specs: Sequence[CodecSpec], *,
     for spec in specs:
         if not spec.settings:
             raise InvalidOptionError(f"{spec.name}: no settings to evaluate")
+        for value in spec.settings:
+            codecs[spec.name].check_setting(value)  # e.g. a lic quality outside the model's range
     threads = 1 if workers > 1 else default_workers()
     tasks = [_Task(p, spec.name, (float(v),), threads) for spec in specs for p in paths
              for v in spec.settings]

@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -87,6 +88,16 @@ def requantize(acc: Tensor) -> Tensor:
 def from_grid(a: Tensor) -> Tensor:
     """Integer grid units back to float32 activations (exact: |a| <= 2^20)."""
     return (a / GRID).float()
+
+
+def wavefront(h: int, w: int, c: int) -> list[np.ndarray]:
+    """Flat positions of an h×w map grouped into decoding steps for a (2c+1)² type-A context:
+    step t = j + (c+1)·i. Every context tap (Δi < 0, |Δj| ≤ c, or Δi = 0, Δj < 0) lies in an
+    earlier step; within a step positions are in raster order."""
+    i, j = np.divmod(np.arange(h * w), w)
+    t = j + (c + 1) * i
+    order = np.lexsort((i, t))
+    return np.split(order, np.flatnonzero(np.diff(t[order])) + 1)
 
 
 @contextlib.contextmanager

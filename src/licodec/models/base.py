@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
+from licodec.coding.ans import SymbolDecoder, SymbolEncoder
 from licodec.entropy_models.factorized import FactorizedDensity
 from licodec.errors import InvalidOptionError
 
@@ -137,6 +138,15 @@ class CompressionModel(nn.Module):
         if single and x.shape[0] != 1:
             raise InvalidOptionError("compress takes one image at a time")
 
+    def _analysis(self, x: Tensor, quality: float | Tensor | None) -> tuple[Tensor, Tensor]:
+        """(y, q): the gained latent y = g_a(x)·g(q) and the quality tensor q of x's batch."""
+        q = self.quality_tensor(quality, x.shape[0])
+        return self.gain.encode(self.g_a(x), q), q
+
+    def _synthesis(self, y_hat: Tensor, quality: Tensor) -> Tensor:
+        """x̂ = g_s(ŷ·g'(q)), unclamped."""
+        return self.g_s(self.gain.decode(y_hat, quality))
+
     # -- the contract ---------------------------------------------------------------------------
     def forward(self, x: Tensor, quality: float | Tensor | None = None) -> dict[str, Any]:
         raise NotImplementedError
@@ -157,3 +167,52 @@ class CompressionModel(nn.Module):
     def _check_eval(self) -> None:
         if self.training:
             raise RuntimeError("call model.eval() before compress/decompress: coding uses the exact inference path")
+
+
+class HyperpriorModel(CompressionModel):
+    """A model with a hyperprior: z = h_a(y) is coded with the factorized ``z_density`` into
+    ``strings[1]``; ŷ is coded into ``strings[0]`` by the model's own entropy model given ẑ,
+    which each model supplies as three methods (the only part that differs between papers):
+
+    * ``_forward_y(y, ẑ) -> (ŷ, likelihoods of ŷ)`` for :meth:`forward` (training or eval);
+    * ``_compress_y(y, ẑ, encoder) -> ŷ``: quantize y and code the symbols;
+    * ``_decompress_y(ẑ, decoder) -> ŷ``: decode ŷ, bit for bit the encoder's.
+    """
+
+    def _hyper_in(self, y: Tensor) -> Tensor:
+        """The input of h_a."""
+        return y
+
+    def _forward_y(self, y: Tensor, z_hat: Tensor) -> tuple[Tensor, Tensor]:
+        raise NotImplementedError
+
+    def _compress_y(self, y: Tensor, z_hat: Tensor, encoder: SymbolEncoder) -> Tensor:
+        raise NotImplementedError
+
+    def _decompress_y(self, z_hat: Tensor, decoder: SymbolDecoder) -> Tensor:
+        raise NotImplementedError
+
+    def forward(self, x: Tensor, quality: float | Tensor | None = None) -> dict[str, Any]:
+        y, q = self._analysis(x, quality)
+        z_hat, z_lik = self.z_density(self.h_a(self._hyper_in(y)))
+        y_hat, y_lik = self._forward_y(y, z_hat)
+        return {"x_hat": self._synthesis(y_hat, q), "likelihoods": {"y": y_lik, "z": z_lik}, "y_hat": y_hat}
+
+    @torch.no_grad()
+    def compress(self, x: Tensor, quality: float | None = None) -> dict[str, Any]:
+        self._check_eval()
+        self._check_input(x, single=True)
+        y, _ = self._analysis(x, quality)
+        z_hat = self.z_density.quantize(self.h_a(self._hyper_in(y)))
+        z_enc, y_enc = SymbolEncoder(), SymbolEncoder()
+        self.z_density.compress(z_hat, z_enc)
+        y_hat = self._compress_y(y, z_hat, y_enc)
+        return {"strings": [y_enc.finish(), z_enc.finish()], "shape": tuple(z_hat.shape[-2:]), "y_hat": y_hat}
+
+    @torch.no_grad()
+    def decompress(self, strings: list[bytes], shape: tuple[int, int], quality: float | None = None) -> dict[str, Any]:
+        self._check_eval()
+        q = self.quality_tensor(quality, 1)
+        z_hat = self.z_density.decompress(SymbolDecoder(strings[1]), shape)
+        y_hat = self._decompress_y(z_hat, SymbolDecoder(strings[0]))
+        return {"x_hat": self._synthesis(y_hat, q).clamp(0, 1), "y_hat": y_hat}

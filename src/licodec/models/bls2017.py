@@ -27,18 +27,15 @@ class FactorizedPrior(CompressionModel):
         self.density = self._factorized(M)
 
     def forward(self, x: Tensor, quality: float | Tensor | None = None) -> dict[str, Any]:
-        q = self.quality_tensor(quality, x.shape[0])
-        y = self.gain.encode(self.g_a(x), q)
+        y, q = self._analysis(x, quality)
         y_hat, y_lik = self.density(y)
-        x_hat = self.g_s(self.gain.decode(y_hat, q))
-        return {"x_hat": x_hat, "likelihoods": {"y": y_lik}, "y_hat": y_hat}
+        return {"x_hat": self._synthesis(y_hat, q), "likelihoods": {"y": y_lik}, "y_hat": y_hat}
 
     @torch.no_grad()
     def compress(self, x: Tensor, quality: float | None = None) -> dict[str, Any]:
         self._check_eval()
         self._check_input(x, single=True)
-        q = self.quality_tensor(quality, 1)
-        y_hat = self.density.quantize(self.gain.encode(self.g_a(x), q))
+        y_hat = self.density.quantize(self._analysis(x, quality)[0])
         enc = SymbolEncoder()
         self.density.compress(y_hat, enc)
         return {"strings": [enc.finish()], "shape": tuple(y_hat.shape[-2:]), "y_hat": y_hat}
@@ -48,5 +45,4 @@ class FactorizedPrior(CompressionModel):
         self._check_eval()
         q = self.quality_tensor(quality, 1)
         y_hat = self.density.decompress(SymbolDecoder(strings[0]), shape)
-        x_hat = self.g_s(self.gain.decode(y_hat, q)).clamp(0, 1)
-        return {"x_hat": x_hat, "y_hat": y_hat}
+        return {"x_hat": self._synthesis(y_hat, q).clamp(0, 1), "y_hat": y_hat}

@@ -13,11 +13,11 @@ from torch import Tensor
 
 from licodec.coding.ans import SymbolDecoder, SymbolEncoder
 from licodec.entropy_models import GaussianConditional
-from licodec.models.base import CompressionModel
+from licodec.models.base import HyperpriorModel
 from licodec.transforms.gdn import analysis, hyper_analysis, hyper_synthesis_scale, synthesis
 
 
-class ScaleHyperprior(CompressionModel):
+class ScaleHyperprior(HyperpriorModel):
     name = "bmshj2018-hyperprior"
     paper = "Ballé et al., Variational image compression with a scale hyperprior, ICLR 2018"
     downsample = 64
@@ -38,34 +38,11 @@ class ScaleHyperprior(CompressionModel):
         """Entropy parameters (σ, μ) from ẑ."""
         return self.h_s(z_hat), None
 
-    def forward(self, x: Tensor, quality: float | Tensor | None = None) -> dict[str, Any]:
-        q = self.quality_tensor(quality, x.shape[0])
-        y = self.gain.encode(self.g_a(x), q)
-        z_hat, z_lik = self.z_density(self.h_a(self._hyper_in(y)))
-        scales, means = self._params(z_hat)
-        y_hat, y_lik = self.gaussian(y, scales, means)
-        x_hat = self.g_s(self.gain.decode(y_hat, q))
-        return {"x_hat": x_hat, "likelihoods": {"y": y_lik, "z": z_lik}, "y_hat": y_hat}
+    def _forward_y(self, y: Tensor, z_hat: Tensor) -> tuple[Tensor, Tensor]:
+        return self.gaussian(y, *self._params(z_hat))
 
-    @torch.no_grad()
-    def compress(self, x: Tensor, quality: float | None = None) -> dict[str, Any]:
-        self._check_eval()
-        self._check_input(x, single=True)
-        q = self.quality_tensor(quality, 1)
-        y = self.gain.encode(self.g_a(x), q)
-        z_hat = self.z_density.quantize(self.h_a(self._hyper_in(y)))
-        z_enc, y_enc = SymbolEncoder(), SymbolEncoder()
-        self.z_density.compress(z_hat, z_enc)
-        scales, means = self._params(z_hat)
-        y_hat = self.gaussian.compress(y, scales, means, y_enc)
-        return {"strings": [y_enc.finish(), z_enc.finish()], "shape": tuple(z_hat.shape[-2:]), "y_hat": y_hat}
+    def _compress_y(self, y: Tensor, z_hat: Tensor, encoder: SymbolEncoder) -> Tensor:
+        return self.gaussian.compress(y, *self._params(z_hat), encoder)
 
-    @torch.no_grad()
-    def decompress(self, strings: list[bytes], shape: tuple[int, int], quality: float | None = None) -> dict[str, Any]:
-        self._check_eval()
-        q = self.quality_tensor(quality, 1)
-        z_hat = self.z_density.decompress(SymbolDecoder(strings[1]), shape)
-        scales, means = self._params(z_hat)
-        y_hat = self.gaussian.decompress(SymbolDecoder(strings[0]), scales, means)
-        x_hat = self.g_s(self.gain.decode(y_hat, q)).clamp(0, 1)
-        return {"x_hat": x_hat, "y_hat": y_hat}
+    def _decompress_y(self, z_hat: Tensor, decoder: SymbolDecoder) -> Tensor:
+        return self.gaussian.decompress(decoder, *self._params(z_hat))

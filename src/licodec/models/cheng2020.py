@@ -34,8 +34,7 @@ and median-centred ẑ.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -43,45 +42,22 @@ from torch import Tensor, nn
 
 from licodec.coding.ans import SymbolDecoder, SymbolEncoder
 from licodec.entropy_models import GaussianConditional
-from licodec.entropy_models.gaussian import SCALE_TABLE
 from licodec.entropy_models.mixture import GaussianMixtureConditional, MixtureParams, decode_unit, encode_unit
 from licodec.layers.exact import ExactConv2d, ExactLeakyReLU
-from licodec.layers.masked import GRID, IntegerPointwise, MaskedExactConv2d, from_grid, requantize, to_grid
-from licodec.models.base import CompressionModel
+from licodec.layers.masked import (
+    GRID, IntegerPointwise, MaskedExactConv2d, requantize, single_threaded, to_grid, wavefront,
+)
+from licodec.models.base import HyperpriorModel
 from licodec.models.mbt2018 import JointAutoregressiveHierarchicalPriors
-from licodec.ops import quantize_noise, ste_round
+from licodec.ops import ste_round
 from licodec.transforms.residual import cheng_analysis, cheng_hyper_analysis, cheng_hyper_synthesis, cheng_synthesis
-
-
-def wavefront(h: int, w: int, c: int) -> list[np.ndarray]:
-    """Flat positions of an h×w map grouped into decoding steps for a (2c+1)² type-A context:
-    step t = j + (c+1)·i. Every context tap (Δi < 0, |Δj| ≤ c, or Δi = 0, Δj < 0) lies in an
-    earlier step; within a step positions are in raster order."""
-    i, j = np.divmod(np.arange(h * w), w)
-    t = j + (c + 1) * i
-    order = np.lexsort((i, t))
-    return np.split(order, np.flatnonzero(np.diff(t[order])) + 1)
-
-
-@contextmanager
-def single_thread() -> Iterator[None]:
-    """Run a loop of small tensor operations on one intra-op thread. Each decoding step is a few
-    small matrix products; with two or more threads their fork/join costs more than the work,
-    badly so on a loaded machine (measured here: a 16×512×725 float64 product 1.7 ms on one
-    thread, 27 ms on two while other jobs ran). The results do not depend on it (exact maths)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _ramp(cin: int, cout: int, layers: int = 3) -> list[int]:
     return [cin + (cout - cin) * i // layers for i in range(layers + 1)]
 
 
-class Cheng2020Anchor(CompressionModel):
+class Cheng2020Anchor(HyperpriorModel):
     name = "cheng2020-anchor"
     paper = ("Cheng, Sun, Takeuchi & Katto, Learned image compression with discretized Gaussian mixture "
              "likelihoods and attention modules, CVPR 2020")
@@ -122,31 +98,18 @@ class Cheng2020Anchor(CompressionModel):
     def _entropy_params(self, psi: Tensor, y_hat: Tensor) -> Tensor:
         return self.entropy_parameters(torch.cat([psi, self.context_prediction(y_hat)], dim=1))
 
-    # -- the contract --------------------------------------------------------------------------
-    def forward(self, x: Tensor, quality: float | Tensor | None = None) -> dict[str, Any]:
-        if self.compat == "compressai":
-            return self._gaussian_forward(x, quality)
-        q = self.quality_tensor(quality, x.shape[0])
-        y = self.gain.encode(self.g_a(x), q)
-        z_hat, z_lik = self.z_density(self.h_a(y))
+    # -- the entropy model of ŷ ----------------------------------------------------------------
+    def _forward_y(self, y: Tensor, z_hat: Tensor) -> tuple[Tensor, Tensor]:
         psi = self.h_s(z_hat)
-        y_hat = ste_round(y) if self.training else torch.round(y)
-        params = self._entropy_params(psi, y_hat)
-        _, y_lik = self.mixture(y, params)
-        x_hat = self.g_s(self.gain.decode(y_hat, q))
-        return {"x_hat": x_hat, "likelihoods": {"y": y_lik, "z": z_lik}, "y_hat": y_hat}
-
-    @torch.no_grad()
-    def compress(self, x: Tensor, quality: float | None = None) -> dict[str, Any]:
-        self._check_eval()
-        self._check_input(x, single=True)
         if self.compat == "compressai":
-            return self._gaussian_compress(x, quality)
-        q = self.quality_tensor(quality, 1)
-        y = self.gain.encode(self.g_a(x), q)
-        z_hat = torch.round(self.h_a(y))
-        z_enc, y_enc = SymbolEncoder(), SymbolEncoder()
-        self.z_density.compress(z_hat, z_enc)
+            return self.gaussian(y, *self._entropy_params(psi, self._context_input(psi, y)).chunk(2, dim=1))
+        y_hat = ste_round(y) if self.training else torch.round(y)
+        _, y_lik = self.mixture(y, self._entropy_params(psi, y_hat))
+        return y_hat, y_lik
+
+    def _compress_y(self, y: Tensor, z_hat: Tensor, encoder: SymbolEncoder) -> Tensor:
+        if self.compat == "compressai":
+            return self._gaussian_compress_y(y, z_hat, encoder)
         y_hat = torch.round(y)
         params = self.mixture.coding_params(self._entropy_params(self.h_s(z_hat), y_hat))  # (c, i, j) order
         h, w = y_hat.shape[-2:]
@@ -154,21 +117,15 @@ class Cheng2020Anchor(CompressionModel):
         channel_base = np.arange(self.M)[None, :] * (h * w)
         for pos in wavefront(h, w, self.context_prediction.kernel_size[0] // 2):
             idx = (pos[:, None] + channel_base).ravel()  # position-major, then channel
-            encode_unit(y_enc, values[idx], params.take(idx))
-        return {"strings": [y_enc.finish(), z_enc.finish()], "shape": tuple(z_hat.shape[-2:]), "y_hat": y_hat}
+            encode_unit(encoder, values[idx], params.take(idx))
+        return y_hat
 
-    @torch.no_grad()
-    def decompress(self, strings: list[bytes], shape: tuple[int, int], quality: float | None = None) -> dict[str, Any]:
-        self._check_eval()
+    def _decompress_y(self, z_hat: Tensor, decoder: SymbolDecoder) -> Tensor:
         if self.compat == "compressai":
-            return self._gaussian_decompress(strings, shape, quality)
-        q = self.quality_tensor(quality, 1)
-        z_hat = self.z_density.decompress(SymbolDecoder(strings[1]), shape)
+            return self._gaussian_decompress_y(z_hat, decoder)
         psi = self.h_s(z_hat)
-        with single_thread():
-            y_hat = self._decode_latent(psi, SymbolDecoder(strings[0]))
-        x_hat = self.g_s(self.gain.decode(y_hat, q)).clamp(0, 1)
-        return {"x_hat": x_hat, "y_hat": y_hat}
+        with single_threaded():
+            return self._decode_latent(psi, decoder)
 
     def _decode_latent(self, psi: Tensor, decoder: SymbolDecoder) -> Tensor:
         """Autoregressive decoding of ŷ (1, M, H, W) in wavefront steps (module docstring)."""
@@ -197,40 +154,10 @@ class Cheng2020Anchor(CompressionModel):
     # run exactly the joint model of :class:`~licodec.models.mbt2018.JointAutoregressiveHierarchicalPriors`
     # (same wavefront schedule and exact step computation) on Cheng's transforms.
     schedule = JointAutoregressiveHierarchicalPriors.schedule
-    _gaussian_sequential = JointAutoregressiveHierarchicalPriors._sequential
-
-    def _gaussian_forward(self, x: Tensor, quality: float | Tensor | None) -> dict[str, Any]:
-        q = self.quality_tensor(quality, x.shape[0])
-        y = self.gain.encode(self.g_a(x), q)
-        z_hat, z_lik = self.z_density(self.h_a(y))
-        psi = self.h_s(z_hat)
-        if self.training:
-            y_ctx = quantize_noise(y)
-        else:
-            with torch.no_grad():
-                y_ctx = from_grid(self._gaussian_sequential(psi, y=y)[0])
-        scales, means = self._entropy_params(psi, y_ctx).chunk(2, dim=1)
-        y_hat, y_lik = self.gaussian(y, scales, means)
-        x_hat = self.g_s(self.gain.decode(y_hat, q))
-        return {"x_hat": x_hat, "likelihoods": {"y": y_lik, "z": z_lik}, "y_hat": y_hat}
-
-    def _gaussian_compress(self, x: Tensor, quality: float | None) -> dict[str, Any]:
-        q = self.quality_tensor(quality, 1)
-        y = self.gain.encode(self.g_a(x), q)
-        z_hat = self.z_density.quantize(self.h_a(y))
-        z_enc, y_enc = SymbolEncoder(), SymbolEncoder()
-        self.z_density.compress(z_hat, z_enc)
-        y_hat, symbols, indices = self._gaussian_sequential(self.h_s(z_hat), y=y)
-        y_enc.gaussian(symbols.astype(np.int64), SCALE_TABLE[indices])
-        return {"strings": [y_enc.finish(), z_enc.finish()], "shape": tuple(z_hat.shape[-2:]),
-                "y_hat": from_grid(y_hat)}
-
-    def _gaussian_decompress(self, strings: list[bytes], shape: tuple[int, int], quality: float | None) -> dict[str, Any]:
-        q = self.quality_tensor(quality, 1)
-        z_hat = self.z_density.decompress(SymbolDecoder(strings[1]), shape)
-        y_hat = from_grid(self._gaussian_sequential(self.h_s(z_hat), decoder=SymbolDecoder(strings[0]))[0])
-        x_hat = self.g_s(self.gain.decode(y_hat, q)).clamp(0, 1)
-        return {"x_hat": x_hat, "y_hat": y_hat}
+    _sequential = JointAutoregressiveHierarchicalPriors._sequential
+    _context_input = JointAutoregressiveHierarchicalPriors._context_input
+    _gaussian_compress_y = JointAutoregressiveHierarchicalPriors._compress_y
+    _gaussian_decompress_y = JointAutoregressiveHierarchicalPriors._decompress_y
 
 
 class Cheng2020Attention(Cheng2020Anchor):

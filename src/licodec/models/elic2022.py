@@ -51,7 +51,7 @@ from licodec.coding.ans import SymbolDecoder, SymbolEncoder
 from licodec.entropy_models import GaussianConditional
 from licodec.layers.exact import ExactConv2d, exact_conv
 from licodec.layers.masked import MaskedExactConv2d, anchor_mask
-from licodec.models.base import CompressionModel
+from licodec.models.base import HyperpriorModel
 from licodec.transforms.residual import elic_analysis, elic_hyper_analysis, elic_hyper_synthesis, elic_synthesis
 
 # step(group, half, positions, scales, means) -> ŷ at those positions; tensors (B, c_k, 1, P);
@@ -86,7 +86,7 @@ def _aggregation(cin: int, cout: int, min_hidden: int, layers: int = 3, compress
     return nn.Sequential(*mods)
 
 
-class ELIC(CompressionModel):
+class ELIC(HyperpriorModel):
     name = "elic2022"
     paper = ("He, Yang, Peng, Ma, Qin & Wang, ELIC: Efficient learned image compression with unevenly grouped "
              "space-channel contextual adaptive coding, CVPR 2022")
@@ -151,11 +151,8 @@ class ELIC(CompressionModel):
         start = sum(self.groups[:k])
         return slice(start, start + self.groups[k])
 
-    # -- the contract -----------------------------------------------------------------------------
-    def forward(self, x: Tensor, quality: float | Tensor | None = None) -> dict[str, Any]:
-        q = self.quality_tensor(quality, x.shape[0])
-        y = self.gain.encode(self.g_a(x), q)
-        z_hat, z_lik = self.z_density(self.h_a(y))
+    # -- the entropy model of ŷ ----------------------------------------------------------------
+    def _forward_y(self, y: Tensor, z_hat: Tensor) -> tuple[Tensor, Tensor]:
         psi = self.h_s(z_hat)
         y_f = y.flatten(2)
         liks: dict[tuple[int, int], Tensor] = {}
@@ -167,9 +164,7 @@ class ELIC(CompressionModel):
             return y_hat_part
 
         y_hat = self._latent(psi, step)
-        y_lik = self._assemble(liks, psi)
-        x_hat = self.g_s(self.gain.decode(y_hat, q))
-        return {"x_hat": x_hat, "likelihoods": {"y": y_lik, "z": z_lik}, "y_hat": y_hat}
+        return y_hat, self._assemble(liks, psi)
 
     def _assemble(self, parts: dict[tuple[int, int], Tensor], psi: Tensor) -> Tensor:
         bsz, _, h, w = psi.shape
@@ -183,31 +178,15 @@ class ELIC(CompressionModel):
             groups.append(full)
         return torch.cat(groups, 1).view(bsz, self.M, h, w)
 
-    @torch.no_grad()
-    def compress(self, x: Tensor, quality: float | None = None) -> dict[str, Any]:
-        self._check_eval()
-        self._check_input(x, single=True)
-        q = self.quality_tensor(quality, 1)
-        y = self.gain.encode(self.g_a(x), q)
-        z_hat = self.z_density.quantize(self.h_a(y))
-        z_enc, y_enc = SymbolEncoder(), SymbolEncoder()
-        self.z_density.compress(z_hat, z_enc)
+    def _compress_y(self, y: Tensor, z_hat: Tensor, encoder: SymbolEncoder) -> Tensor:
         y_f = y.flatten(2)
 
         def step(k: int, half: int, pos: Tensor, scales: Tensor, means: Tensor) -> Tensor:
             y_part = y_f[:, self._group_slice(k)][:, :, pos].unsqueeze(2)
-            return self.gaussian.compress(y_part, scales, means, y_enc)
+            return self.gaussian.compress(y_part, scales, means, encoder)
 
-        y_hat = self._latent(self.h_s(z_hat), step)
-        return {"strings": [y_enc.finish(), z_enc.finish()], "shape": tuple(z_hat.shape[-2:]), "y_hat": y_hat}
+        return self._latent(self.h_s(z_hat), step)
 
-    @torch.no_grad()
-    def decompress(self, strings: list[bytes], shape: tuple[int, int], quality: float | None = None) -> dict[str, Any]:
-        self._check_eval()
-        q = self.quality_tensor(quality, 1)
-        z_hat = self.z_density.decompress(SymbolDecoder(strings[1]), shape)
-        decoder = SymbolDecoder(strings[0])
-        y_hat = self._latent(self.h_s(z_hat), lambda k, half, pos, scales, means:
-                             self.gaussian.decompress(decoder, scales, means))
-        x_hat = self.g_s(self.gain.decode(y_hat, q)).clamp(0, 1)
-        return {"x_hat": x_hat, "y_hat": y_hat}
+    def _decompress_y(self, z_hat: Tensor, decoder: SymbolDecoder) -> Tensor:
+        return self._latent(self.h_s(z_hat), lambda k, half, pos, scales, means:
+                            self.gaussian.decompress(decoder, scales, means))

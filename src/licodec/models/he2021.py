@@ -19,7 +19,7 @@ ReLU, so the decoder's non-anchor parameters are the encoder's bit for bit.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import Tensor, nn
@@ -63,11 +63,8 @@ class CheckerboardContext(MeanScaleHyperprior):
         scales, means = self.entropy_parameters(torch.cat([psi, ctx], dim=1)).chunk(2, dim=1)
         return scales, means
 
-    # -- the contract --------------------------------------------------------------------------
-    def forward(self, x: Tensor, quality: float | Tensor | None = None) -> dict[str, Any]:
-        q = self.quality_tensor(quality, x.shape[0])
-        y = self.gain.encode(self.g_a(x), q)
-        z_hat, z_lik = self.z_density(self.h_a(y))
+    # -- the entropy model of ŷ ----------------------------------------------------------------
+    def _forward_y(self, y: Tensor, z_hat: Tensor) -> tuple[Tensor, Tensor]:
         psi = self.h_s(z_hat)
         anchors = anchor_mask(*y.shape[-2:]).to(y.device)
         # pass 1: anchors, from the hyperprior alone
@@ -77,10 +74,7 @@ class CheckerboardContext(MeanScaleHyperprior):
         # pass 2: the context of the non-anchors reads the anchors; anchors keep a zero context,
         # so g_ep gives them the same parameters as in pass 1.
         ctx = torch.where(anchors, torch.zeros((), device=y.device), self.context_prediction(y_anchor))
-        scales, means = self._ep(psi, ctx)
-        y_hat, y_lik = self.gaussian(y, scales, means)
-        x_hat = self.g_s(self.gain.decode(y_hat, q))
-        return {"x_hat": x_hat, "likelihoods": {"y": y_lik, "z": z_lik}, "y_hat": y_hat}
+        return self.gaussian(y, *self._ep(psi, ctx))
 
     @staticmethod
     def _split(h: int, w: int) -> tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor]]:
@@ -93,38 +87,22 @@ class CheckerboardContext(MeanScaleHyperprior):
         """The positions ``rc`` of (1, C, H, W) ``t`` as a (1, C, 1, P) tensor (1×1 layers apply per position)."""
         return t[:, :, rc[0], rc[1]].unsqueeze(2)
 
-    @torch.no_grad()
-    def compress(self, x: Tensor, quality: float | None = None) -> dict[str, Any]:
-        self._check_eval()
-        self._check_input(x, single=True)
-        q = self.quality_tensor(quality, 1)
-        y = self.gain.encode(self.g_a(x), q)
-        z_hat = torch.round(self.h_a(y))
-        z_enc, y_enc = SymbolEncoder(), SymbolEncoder()
-        self.z_density.compress(z_hat, z_enc)
-        psi = self.h_s(z_hat)
-        anc, non = self._split(*y.shape[-2:])
-        y_hat = torch.zeros_like(y)
-        scales, means = self._ep(self._at(psi, anc), None)
-        y_hat[:, :, anc[0], anc[1]] = self.gaussian.compress(self._at(y, anc), scales, means, y_enc)[:, :, 0]
-        ctx = self.context_prediction.at(y_hat, *non).unsqueeze(2)
-        scales, means = self._ep(self._at(psi, non), ctx)
-        y_hat[:, :, non[0], non[1]] = self.gaussian.compress(self._at(y, non), scales, means, y_enc)[:, :, 0]
-        return {"strings": [y_enc.finish(), z_enc.finish()], "shape": tuple(z_hat.shape[-2:]), "y_hat": y_hat}
-
-    @torch.no_grad()
-    def decompress(self, strings: list[bytes], shape: tuple[int, int], quality: float | None = None) -> dict[str, Any]:
-        self._check_eval()
-        q = self.quality_tensor(quality, 1)
-        z_hat = self.z_density.decompress(SymbolDecoder(strings[1]), shape)
-        psi = self.h_s(z_hat)
-        decoder = SymbolDecoder(strings[0])
+    def _two_passes(self, psi: Tensor, code: Callable[[tuple[Tensor, Tensor], Tensor, Tensor], Tensor]) -> Tensor:
+        """ŷ (1, M, H, W): the anchors, then the non-anchors with their context over the anchors;
+        ``code(positions, σ, μ)`` quantizes and codes, or decodes, ŷ at ``positions`` as (1, M, 1, P)."""
         anc, non = self._split(*psi.shape[-2:])
         y_hat = torch.zeros(1, self.M, *psi.shape[-2:])
         scales, means = self._ep(self._at(psi, anc), None)
-        y_hat[:, :, anc[0], anc[1]] = self.gaussian.decompress(decoder, scales, means)[:, :, 0]
+        y_hat[:, :, anc[0], anc[1]] = code(anc, scales, means)[:, :, 0]
         ctx = self.context_prediction.at(y_hat, *non).unsqueeze(2)
         scales, means = self._ep(self._at(psi, non), ctx)
-        y_hat[:, :, non[0], non[1]] = self.gaussian.decompress(decoder, scales, means)[:, :, 0]
-        x_hat = self.g_s(self.gain.decode(y_hat, q)).clamp(0, 1)
-        return {"x_hat": x_hat, "y_hat": y_hat}
+        y_hat[:, :, non[0], non[1]] = code(non, scales, means)[:, :, 0]
+        return y_hat
+
+    def _compress_y(self, y: Tensor, z_hat: Tensor, encoder: SymbolEncoder) -> Tensor:
+        return self._two_passes(self.h_s(z_hat), lambda rc, scales, means:
+                                self.gaussian.compress(self._at(y, rc), scales, means, encoder))
+
+    def _decompress_y(self, z_hat: Tensor, decoder: SymbolDecoder) -> Tensor:
+        return self._two_passes(self.h_s(z_hat), lambda rc, scales, means:
+                                self.gaussian.decompress(decoder, scales, means))

@@ -18,7 +18,7 @@ from licodec.coding.ans import SymbolDecoder, SymbolEncoder
 from licodec.entropy_models.gaussian import SCALE_TABLE, scale_indices
 from licodec.layers.exact import ExactConv2d, ExactLeakyReLU
 from licodec.layers.masked import (
-    GRID, IntegerPointwise, MaskedExactConv2d, from_grid, requantize, single_threaded, to_grid,
+    GRID, IntegerPointwise, MaskedExactConv2d, from_grid, requantize, single_threaded, to_grid, wavefront,
 )
 from licodec.models.bmshj2018 import ScaleHyperprior
 from licodec.ops import quantize_noise
@@ -95,12 +95,7 @@ class JointAutoregressiveHierarchicalPriors(MeanScaleHyperprior):
         """Flat latent positions grouped into decoding steps: step t = j + (c+1)·i for a k×k
         type-A context (c = k // 2). Every context tap (Δi, Δj) has Δi < 0 and |Δj| ≤ c, or
         Δi = 0 and Δj < 0, so it lies in an earlier step; positions within a step are ordered by row."""
-        c = self.context_prediction.kernel_size[0] // 2
-        i, j = np.divmod(np.arange(h * w), w)
-        t = j + (c + 1) * i
-        order = np.lexsort((i, t))
-        bounds = np.flatnonzero(np.diff(t[order])) + 1
-        return np.split(order, bounds)
+        return wavefront(h, w, self.context_prediction.kernel_size[0] // 2)
 
     def _sequential(self, psi: Tensor, y: Tensor | None = None, decoder: SymbolDecoder | None = None
                     ) -> tuple[Tensor, np.ndarray, np.ndarray]:
@@ -146,41 +141,23 @@ class JointAutoregressiveHierarchicalPriors(MeanScaleHyperprior):
         scales, means = params.chunk(2, dim=1)
         return scales, means
 
-    # -- the contract --------------------------------------------------------------------------
-    def forward(self, x: Tensor, quality: float | Tensor | None = None) -> dict[str, Any]:
-        q = self.quality_tensor(quality, x.shape[0])
-        y = self.gain.encode(self.g_a(x), q)
-        z_hat, z_lik = self.z_density(self.h_a(y))
-        psi = self.h_s(z_hat)
+    def _context_input(self, psi: Tensor, y: Tensor) -> Tensor:
+        """What the context model sees in ``forward``: y + U(−½, ½) in training, the exactly
+        (sequentially) quantized ŷ in eval mode."""
         if self.training:
-            y_ctx = quantize_noise(y)
-        else:
-            with torch.no_grad():
-                y_ctx = from_grid(self._sequential(psi, y=y)[0])
-        scales, means = self._entropy_params(psi, y_ctx)
-        y_hat, y_lik = self.gaussian(y, scales, means)
-        x_hat = self.g_s(self.gain.decode(y_hat, q))
-        return {"x_hat": x_hat, "likelihoods": {"y": y_lik, "z": z_lik}, "y_hat": y_hat}
+            return quantize_noise(y)
+        with torch.no_grad():
+            return from_grid(self._sequential(psi, y=y)[0])
 
-    @torch.no_grad()
-    def compress(self, x: Tensor, quality: float | None = None) -> dict[str, Any]:
-        self._check_eval()
-        self._check_input(x, single=True)
-        q = self.quality_tensor(quality, 1)
-        y = self.gain.encode(self.g_a(x), q)
-        z_hat = self.z_density.quantize(self.h_a(y))
-        z_enc, y_enc = SymbolEncoder(), SymbolEncoder()
-        self.z_density.compress(z_hat, z_enc)
+    # -- the entropy model of ŷ ----------------------------------------------------------------
+    def _forward_y(self, y: Tensor, z_hat: Tensor) -> tuple[Tensor, Tensor]:
+        psi = self.h_s(z_hat)
+        return self.gaussian(y, *self._entropy_params(psi, self._context_input(psi, y)))
+
+    def _compress_y(self, y: Tensor, z_hat: Tensor, encoder: SymbolEncoder) -> Tensor:
         y_hat, symbols, indices = self._sequential(self.h_s(z_hat), y=y)
-        y_enc.gaussian(symbols.astype(np.int64), SCALE_TABLE[indices])
-        return {"strings": [y_enc.finish(), z_enc.finish()], "shape": tuple(z_hat.shape[-2:]),
-                "y_hat": from_grid(y_hat)}
+        encoder.gaussian(symbols.astype(np.int64), SCALE_TABLE[indices])
+        return from_grid(y_hat)
 
-    @torch.no_grad()
-    def decompress(self, strings: list[bytes], shape: tuple[int, int], quality: float | None = None) -> dict[str, Any]:
-        self._check_eval()
-        q = self.quality_tensor(quality, 1)
-        z_hat = self.z_density.decompress(SymbolDecoder(strings[1]), shape)
-        y_hat = from_grid(self._sequential(self.h_s(z_hat), decoder=SymbolDecoder(strings[0]))[0])
-        x_hat = self.g_s(self.gain.decode(y_hat, q)).clamp(0, 1)
-        return {"x_hat": x_hat, "y_hat": y_hat}
+    def _decompress_y(self, z_hat: Tensor, decoder: SymbolDecoder) -> Tensor:
+        return from_grid(self._sequential(self.h_s(z_hat), decoder=decoder)[0])

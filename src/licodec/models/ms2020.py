@@ -34,7 +34,7 @@ from licodec.coding.ans import SymbolDecoder, SymbolEncoder
 from licodec.entropy_models import FactorizedDensity, GaussianConditional
 from licodec.layers import conv
 from licodec.layers.exact import exact_conv, exact_deconv
-from licodec.models.base import LAMBDAS_MSE, CompressionModel
+from licodec.models.base import LAMBDAS_MSE, HyperpriorModel
 from licodec.transforms.gdn import analysis, synthesis
 
 LRP_BOUND = 0.5  # |r_s| <= ½, as with ½·tanh
@@ -67,7 +67,7 @@ def lrp_clamp(t: Tensor) -> Tensor:
 _Coder = Callable[[int, "Tensor | None", Tensor, Tensor], "tuple[Tensor, Tensor | None]"]
 
 
-class ChannelAutoregressive(CompressionModel):
+class ChannelAutoregressive(HyperpriorModel):
     """Minnen & Singh, ICIP 2020: channel-conditional Gaussian entropy model with LRP.
 
     ``num_slices`` slices of ``M // num_slices`` channels; slice s is conditioned on all
@@ -131,35 +131,15 @@ class ChannelAutoregressive(CompressionModel):
             decoded.append(y_bar + residual)
         return torch.cat(decoded, dim=1), likelihoods
 
-    # -- the contract --------------------------------------------------------------------------
-    def forward(self, x: Tensor, quality: float | Tensor | None = None) -> dict[str, Any]:
-        q = self.quality_tensor(quality, x.shape[0])
-        y = self.gain.encode(self.g_a(x), q)
-        z_hat, z_lik = self.z_density(self.h_a(y))
+    # -- the entropy model of ŷ ----------------------------------------------------------------
+    def _forward_y(self, y: Tensor, z_hat: Tensor) -> tuple[Tensor, Tensor]:
         y_hat, y_liks = self._slices(z_hat, y, lambda s, y_s, sigma, mu: self.gaussian(y_s, sigma, mu))
-        x_hat = self.g_s(self.gain.decode(y_hat, q))
-        return {"x_hat": x_hat, "likelihoods": {"y": torch.cat(y_liks, dim=1), "z": z_lik}, "y_hat": y_hat}
+        return y_hat, torch.cat(y_liks, dim=1)
 
-    @torch.no_grad()
-    def compress(self, x: Tensor, quality: float | None = None) -> dict[str, Any]:
-        self._check_eval()
-        self._check_input(x, single=True)
-        q = self.quality_tensor(quality, 1)
-        y = self.gain.encode(self.g_a(x), q)
-        z_hat = torch.round(self.h_a(y))
-        z_enc, y_enc = SymbolEncoder(), SymbolEncoder()
-        self.z_density.compress(z_hat, z_enc)
-        y_hat, _ = self._slices(
-            z_hat, y, lambda s, y_s, sigma, mu: (self.gaussian.compress(y_s, sigma, mu, y_enc), None))
-        return {"strings": [y_enc.finish(), z_enc.finish()], "shape": tuple(z_hat.shape[-2:]), "y_hat": y_hat}
+    def _compress_y(self, y: Tensor, z_hat: Tensor, encoder: SymbolEncoder) -> Tensor:
+        return self._slices(
+            z_hat, y, lambda s, y_s, sigma, mu: (self.gaussian.compress(y_s, sigma, mu, encoder), None))[0]
 
-    @torch.no_grad()
-    def decompress(self, strings: list[bytes], shape: tuple[int, int], quality: float | None = None) -> dict[str, Any]:
-        self._check_eval()
-        q = self.quality_tensor(quality, 1)
-        z_hat = self.z_density.decompress(SymbolDecoder(strings[1]), shape)
-        decoder = SymbolDecoder(strings[0])
-        y_hat, _ = self._slices(
-            z_hat, None, lambda s, y_s, sigma, mu: (self.gaussian.decompress(decoder, sigma, mu), None))
-        x_hat = self.g_s(self.gain.decode(y_hat, q)).clamp(0, 1)
-        return {"x_hat": x_hat, "y_hat": y_hat}
+    def _decompress_y(self, z_hat: Tensor, decoder: SymbolDecoder) -> Tensor:
+        return self._slices(
+            z_hat, None, lambda s, y_s, sigma, mu: (self.gaussian.decompress(decoder, sigma, mu), None))[0]
