@@ -160,11 +160,9 @@ def test_lic_round_trip_untrained_weights(image_dir, monkeypatch):
 
 
 def test_lic_default_model_two_workers(image_dir):
-    """A real evaluation of the shipped default model (runs once trained weights ship)."""
+    """A real evaluation of the shipped default model."""
     from licodec import models
 
-    if models.shipped_weights(models.DEFAULT) is None:
-        pytest.skip(f"no trained weights ship for the default model '{models.DEFAULT}' yet")
     specs = resolve_specs(parse_codecs("lic:default@2,6"))
     r = evaluate(list_images(image_dir), specs, workers=2, progress=False)
     name = f"lic:{models.DEFAULT}"
