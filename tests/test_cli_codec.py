@@ -173,3 +173,9 @@ def test_no_partial_output_when_writing_fails(tmp_path, weights):
     r = run("compress", src, "--model", "bmshj2018-hyperprior", "--weights", weights, "-o", tmp_path / "nodir" / "x.lic")
     assert r.exit_code == 2
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_fresh_model_without_tables_codes_decodable_files():
+    net = models.create("bmshj2018-hyperprior", pretrained=False)  # no coding tables yet
+    data = licodec.compress(photo(), net=net, quality=5)
+    assert licodec.decompress(data, net=net).size == (96, 64)

@@ -61,15 +61,16 @@ def compress(image: Image.Image | np.ndarray, model: str | None = None, quality:
     to use instead of the shipped weights; ``net`` an already built model (e.g. during training).
     """
     arr, channels = to_rgb_array(image)
-    if net is None:
+    own_net = net is not None
+    if not own_net:
         net, digest = get_model(model, weights)
-    else:
-        digest = models.state_digest(net)
     q = net.default_quality if quality is None else float(quality)
     net.quality_tensor(q, 1)  # validates the range
     x = pad_to_multiple(image_to_tensor(arr), net.downsample)
     with torch.inference_mode():
         enc = net.compress(x, q)
+    if own_net:
+        digest = models.state_digest(net)  # after compress, which may have built missing coding tables
     fields = {"model": net.name, "digest": digest, "height": arr.shape[0], "width": arr.shape[1],
               "channels": channels, "quality": q, "shape": tuple(int(v) for v in enc["shape"])}
     return container.pack(fields, enc["strings"])
