@@ -21,14 +21,10 @@ from PIL import Image
 
 from licodec import api
 from licodec.errors import InvalidOptionError, TargetUnreachableError
+from licodec.eval.metrics import psnr as _psnr
 from licodec.image_io import to_rgb_array
 
 MAX_ITERATIONS = 24
-
-
-def _psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return math.inf if mse == 0 else 10 * math.log10(255.0**2 / mse)
 
 
 def compress_to_target(image: Image.Image | np.ndarray, *, model: str | None = None,

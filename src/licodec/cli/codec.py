@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import math
 import time
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
 import click
-import numpy as np
 
 from licodec.errors import InvalidOptionError
 
@@ -32,11 +30,6 @@ def _output_path(given: str | None, source: Path, suffix: str, force: bool) -> P
     if out.exists() and not force:
         raise InvalidOptionError(f"{out} exists; choose another name with -o or pass --force")
     return out
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10 * math.log10(255.0**2 / mse)
 
 
 @click.command("compress")
@@ -169,6 +162,7 @@ def demo_cmd(model, quality, image):
     from importlib import resources
 
     from licodec import api
+    from licodec.eval.metrics import psnr
     from licodec.image_io import load_image
 
     path = Path(image) if image else Path(str(resources.files("licodec") / "data" / "sample.png"))
