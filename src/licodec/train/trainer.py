@@ -33,6 +33,7 @@ from torch.utils.data import DataLoader
 
 from licodec import api, models
 from licodec.errors import InvalidOptionError
+from licodec.eval.metrics import psnr
 from licodec.models.base import LAMBDAS_MSE
 from licodec.train.checkpoint import load_checkpoint, save_checkpoint
 from licodec.train.data import CounterSampler, RandomCrops, load_eval_images
@@ -115,9 +116,8 @@ def evaluate_coded(net: models.CompressionModel, images: list[np.ndarray], quali
         for img in images:
             data = api.compress(img, quality=q, net=net)
             rec, _ = api.decode_array(data, net=net)
-            mse = np.mean((rec.astype(np.float64) - img.astype(np.float64)) ** 2)
             bpps.append(8 * len(data) / (img.shape[0] * img.shape[1]))
-            psnrs.append(10 * math.log10(255**2 / max(mse, 1e-10)))
+            psnrs.append(psnr(img, rec))
         rows.append({"quality": q, "bpp": float(np.mean(bpps)), "psnr": float(np.mean(psnrs))})
     return rows
 
