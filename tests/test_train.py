@@ -105,6 +105,21 @@ def test_signal_stops_and_checkpoints(data_dir, tmp_path):
     assert json.loads((tmp_path / "s" / "checkpoint.json").read_text())["step"] == t.step
 
 
+def test_hours_limit_stops_validates_and_resumes(data_dir, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = Trainer(cfg(data_dir, tmp_path / "h", steps=1000, hours=1e-9, val_every=100))
+        t.fit()
+        assert t.step == 1  # the clock only advances with a step
+        rows = list(open(tmp_path / "h" / "val.csv"))[1:]
+        assert [r.split(",")[0] for r in rows] == ["1", "1"]  # a last validation point at the stop
+        more = Trainer(cfg(data_dir, tmp_path / "h", steps=3, val_every=100), resume=True)
+        more.fit()
+        assert more.step == 3
+    with pytest.raises(ValueError, match="hours"):
+        cfg(data_dir, tmp_path / "x", hours=-1).validate()
+
+
 def test_tampered_checkpoint_is_refused(data_dir, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

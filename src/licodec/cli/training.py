@@ -32,6 +32,7 @@ def _floats(text: str) -> tuple[float, ...]:
 @click.option("--compile", "use_compile", is_flag=True, help="torch.compile the model.")
 @click.option("--checkpoint-minutes", type=float, default=5.0, show_default=True)
 @click.option("--val-every", type=int, default=2000, show_default=True)
+@click.option("--hours", type=float, default=0.0, help="Stop (validate, checkpoint) after this much training time.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--init", type=click.Path(), default=None, help="Start from these weights (safetensors).")
 @click.option("--config", "model_config", default=None, help='Model constructor JSON, e.g. \'{"N": 192, "M": 320}\'.')
@@ -39,7 +40,7 @@ def _floats(text: str) -> tuple[float, ...]:
 @click.option("--resume", is_flag=True, help="Continue the run in --out exactly where it stopped.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(model_name, data, val, lam, lambdas, steps, batch, patch, lr, warmup, metric, workers, threads,
-          no_bf16, use_compile, checkpoint_minutes, val_every, seed, init, model_config, out, resume, quiet):
+          no_bf16, use_compile, checkpoint_minutes, val_every, hours, seed, init, model_config, out, resume, quiet):
     """Train a model (variable rate with --lambdas, one rate with --lambda)."""
     import json
 
@@ -56,7 +57,7 @@ def train(model_name, data, val, lam, lambdas, steps, batch, patch, lr, warmup, 
     cfg = TrainConfig(model=model_name, data=data, out=out, steps=steps, lambdas=lams, val=val, batch=batch,
                       patch=patch, lr=lr, warmup=warmup, metric=metric, workers=workers, threads=threads,
                       seed=seed, bf16=not no_bf16, compile=use_compile, checkpoint_minutes=checkpoint_minutes,
-                      val_every=val_every, init=init, model_config=extra, progress=not quiet)
+                      val_every=val_every, hours=hours, init=init, model_config=extra, progress=not quiet)
     trainer = Trainer(cfg, resume=resume)
     trainer.fit()
     if trainer.rank == 0:

@@ -64,6 +64,7 @@ class TrainConfig:
     compile: bool = False
     checkpoint_minutes: float = 5.0
     val_every: int = 2000
+    hours: float = 0.0  # stop when the run's training clock reaches this (0: no limit)
     val_images: int = 6
     val_qualities: tuple[float, ...] = (1.0, 4.0, 8.0)
     log_every: int = 20
@@ -72,6 +73,8 @@ class TrainConfig:
     progress: bool = True
 
     def validate(self) -> None:
+        if self.hours < 0:
+            raise InvalidOptionError("hours must be >= 0")
         if self.steps <= 0 or self.batch <= 0 or self.patch < 64 or self.patch % 64:
             raise InvalidOptionError("steps and batch must be positive and patch a multiple of 64 (>= 64)")
         if not self.lambdas or any(not (l > 0 and math.isfinite(l)) for l in self.lambdas):
@@ -250,6 +253,10 @@ class Trainer:
         t_prev = time.monotonic()
         try:
             while self.step < last and not self._stop:
+                if cfg.hours and self.elapsed >= cfg.hours * 3600:
+                    if cfg.val_every and self.step % cfg.val_every:
+                        self.validate()  # the run's last point on the RD-vs-hours curve
+                    break
                 x = next(batches).to(self.device)
                 if cfg.channels_last:
                     x = x.contiguous(memory_format=torch.channels_last)
