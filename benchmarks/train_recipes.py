@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -28,7 +29,7 @@ VARIANTS: dict[str, tuple[list[str], int]] = {
 
 
 def slug(name: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in name.split(":")[0]).strip("-").lower()
+    return re.sub(r"[^a-z0-9]+", "-", name.split(":")[0].lower()).strip("-")
 
 
 def main() -> None:
