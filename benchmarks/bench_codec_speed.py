@@ -31,6 +31,9 @@ import torch
 
 from licodec import models
 
+sys.path.insert(0, str(Path(__file__).parent))
+from compressai_ref import import_compressai  # noqa: E402
+
 KODAK = Path("/work/shared/data/kodak")
 # licodec name -> (CompressAI class, constructor arguments)
 COMPRESSAI = {
@@ -105,9 +108,6 @@ def bench_licodec(name: str, x: torch.Tensor, quality: float, raw: bool) -> dict
 
 def bench_compressai(name: str, x: torch.Tensor) -> dict | None:
     try:
-        sys.path.insert(0, str(Path(__file__).parent))
-        from compressai_ref import import_compressai
-
         cm = import_compressai().models
     except ImportError:
         return None
