@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from licodec import models
+from licodec import image_io, models
 
 sys.path.insert(0, str(Path(__file__).parent))
 from compressai_ref import import_compressai  # noqa: E402
@@ -49,10 +49,8 @@ COMPRESSAI = {
 
 def load_image(path: Path) -> torch.Tensor:
     """The image as 1×3×H×W in [0, 1], landscape, cropped to a multiple of 64."""
-    from PIL import Image
-
-    x = torch.from_numpy(np.asarray(Image.open(path).convert("RGB"), dtype=np.float32) / 255.0)
-    x = x.permute(2, 0, 1).unsqueeze(0)
+    arr, _ = image_io.load_image(path)
+    x = torch.from_numpy(arr.astype(np.float32) / 255.0).permute(2, 0, 1).unsqueeze(0)
     if x.shape[-2] > x.shape[-1]:
         x = x.transpose(-1, -2)
     h, w = (s - s % 64 for s in x.shape[-2:])
