@@ -8,6 +8,13 @@ per validation (variant, step, hours, quality, bpp, psnr) and a plot of PSNR aga
 
     python benchmarks/train_recipes.py --data ../shared/data/train --val ../shared/data/kodak \\
         --hours 0.25 --csv docs/results/train_recipes.csv --plot docs/results/train_recipes.png
+
+With ``--from RUN`` the continuation variants (crop sizes) each resume a copy of RUN's checkpoint
+for ``--hours`` more training time instead: which recipe to switch a long run to. RUN is not
+changed.
+
+    python benchmarks/train_recipes.py --from runs/mbt2018-mean-vr --hours 0.2 --data ../shared/data/train \\
+        --val ../shared/data/kodak --csv docs/results/crop_continuation.csv --plot docs/results/crop_continuation.png
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import argparse
 import csv
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +33,12 @@ VARIANTS: dict[str, tuple[list[str], int]] = {
     "base: lr 5e-4, 128² crops, batch 16": (["--lr", "5e-4", "--patch", "128", "--batch", "16"], 400),
     "lr 1e-3": (["--lr", "1e-3", "--patch", "128", "--batch", "16"], 400),
     "64² crops": (["--lr", "5e-4", "--patch", "64", "--batch", "16"], 1600),
+}
+# Continuations of a trained run (--from): only the last validation, at the stop, is recorded.
+CONTINUATIONS: dict[str, tuple[list[str], int]] = {
+    "128² crops, batch 16 (unchanged)": (["--lr", "5e-4", "--patch", "128", "--batch", "16"], 10**6),
+    "64² crops, batch 16": (["--lr", "5e-4", "--patch", "64", "--batch", "16"], 10**6),
+    "256² crops, batch 8": (["--lr", "5e-4", "--patch", "256", "--batch", "8"], 10**6),
 }
 
 
@@ -38,29 +52,39 @@ def main() -> None:
     ap.add_argument("--val", required=True)
     ap.add_argument("--hours", type=float, default=0.25, help="training time per variant")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--variants", default=",".join(slug(n) for n in VARIANTS), help="comma-separated slugs")
+    ap.add_argument("--variants", default=None, help="comma-separated slugs (default: all)")
+    ap.add_argument("--from", dest="start", default=None, help="continue copies of this run instead of training from scratch")
     ap.add_argument("--runs", default="runs/recipes")
     ap.add_argument("--csv", default="docs/results/train_recipes.csv")
     ap.add_argument("--plot", default="docs/results/train_recipes.png")
     args = ap.parse_args()
-    wanted = args.variants.split(",")
+    variants, runs, until = VARIANTS, Path(args.runs), args.hours
+    if args.start:
+        start = json.loads((Path(args.start) / "checkpoint.json").read_text())
+        variants, runs = CONTINUATIONS, runs / f"from-step-{start['step']}"
+        until += start["elapsed_s"] / 3600
+    wanted = args.variants.split(",") if args.variants else [slug(n) for n in variants]
     rows = []
-    for name, (opts, val_every) in VARIANTS.items():
+    for name, (opts, val_every) in variants.items():
         if slug(name) not in wanted:
             continue
-        run = Path(args.runs) / slug(name)
+        run = runs / slug(name)
         info = run / "checkpoint.json"
+        if args.start and not info.is_file():
+            run.mkdir(parents=True, exist_ok=True)
+            for f in ("checkpoint.safetensors", "checkpoint.json"):
+                shutil.copy(Path(args.start) / f, run / f)
         done = json.loads(info.read_text())["elapsed_s"] / 3600 if info.is_file() else 0.0
-        if done < args.hours:
+        if done < until:
             cmd = [sys.executable, "-m", "licodec.cli", "train", "--model", "mbt2018-mean", "--data", args.data,
-                   "--val", args.val, "--steps", "300000", "--warmup", "500", "--hours", str(args.hours),
+                   "--val", args.val, "--steps", "300000", "--warmup", "500", "--hours", str(until),
                    "--val-every", str(val_every), "--threads", str(args.threads), "--checkpoint-minutes", "1000",
                    "--quiet", "--out", str(run), *opts, *(["--resume"] if info.is_file() else [])]
             print(" ".join(cmd[2:]), flush=True)
             subprocess.run(cmd, check=True)
         with (run / "val.csv").open() as f:
             for r in csv.DictReader(f):
-                rows.append({"variant": name, **r})
+                rows.append({"variant": name, **({"from_step": start["step"]} if args.start else {}), **r})
                 print(f"{name:<38} step {r['step']:>6} {float(r['hours']):6.3f} h  q{float(r['quality']):g}: "
                       f"{float(r['bpp']):.3f} bpp {float(r['psnr']):.2f} dB", flush=True)
     Path(args.csv).parent.mkdir(parents=True, exist_ok=True)

@@ -175,6 +175,22 @@ def test_no_partial_output_when_writing_fails(tmp_path, weights):
     assert not list(tmp_path.rglob("*.tmp"))
 
 
+def test_outputs_get_normal_permissions(tmp_path, weights):
+    """Atomic writes go through a private temporary file; the result must not stay 0600."""
+    import os
+
+    src = tmp_path / "in.png"
+    Image.fromarray(photo()).save(src)
+    old = os.umask(0o022)
+    try:
+        assert run("compress", src, "--model", "bmshj2018-hyperprior", "--weights", weights).exit_code == 0
+        assert run("decompress", tmp_path / "in.lic", "-o", tmp_path / "out.png", "--weights", weights).exit_code == 0
+    finally:
+        os.umask(old)
+    for name in ("in.lic", "out.png"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o644, name
+
+
 def test_fresh_model_without_tables_codes_decodable_files():
     net = models.create("bmshj2018-hyperprior", pretrained=False)  # no coding tables yet
     data = licodec.compress(photo(), net=net, quality=5)

@@ -22,6 +22,7 @@ import os
 import tempfile
 import warnings
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -96,20 +97,33 @@ def load_image(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     return arr, channels
 
 
-def write_atomic(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename, so a
-    reader never sees a partial file and a failure leaves nothing behind."""
+def write_atomic_with(path: str | os.PathLike, write: Callable[[str], None]) -> None:
+    """Run ``write(tmp)`` on a temporary file in ``path``'s folder, then rename it to ``path``, so
+    a reader never sees a partial file and a failure leaves nothing behind. The file gets the
+    usual permissions (0666 less the umask), not the temporary file's private 0600."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_atomic(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (see :func:`write_atomic_with`), synced to disk."""
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+
+    write_atomic_with(path, write)
 
 
 def save_image_atomic(image: Image.Image, path: str | os.PathLike) -> None:

@@ -44,7 +44,6 @@ import io
 import json
 import math
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +52,7 @@ from typing import Any
 import numpy as np
 
 from licodec.errors import InvalidOptionError
+from licodec.image_io import write_atomic
 
 __all__ = [
     "SCHEMA", "POINT_FIELDS", "Curve", "aggregate", "atomic_write", "write_json", "write_csv",
@@ -139,20 +139,7 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise InvalidOptionError(f"cannot write {path}: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(path, data)
 
 
 def _nanmean(values: Iterable[float]) -> float:

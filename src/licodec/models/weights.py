@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from licodec.errors import WeightsError
+from licodec.image_io import write_atomic_with
 
 FORMAT = "licodec-weights-1"
 
@@ -49,14 +49,7 @@ def save_weights(model: torch.nn.Module, path: str | os.PathLike, *, fp16: bool 
     meta = {"format": FORMAT, "model": getattr(model, "name", ""), "config": json.dumps(model.config())}
     meta.update(metadata or {})
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=meta)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic_with(path, lambda tmp: save_file(tensors, tmp, metadata=meta))
 
 
 def read_weights(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,17 +20,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from licodec.errors import WeightsError
-
-
-def _atomic(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+from licodec.image_io import write_atomic_with
 
 
 def _sha(path: Path) -> str:
@@ -56,7 +44,7 @@ def save_checkpoint(run: Path, *, model: torch.nn.Module, ema: dict[str, torch.T
                 scalars.setdefault(str(idx), {})[name] = float(val)
     tensors["rng.torch"] = torch.get_rng_state()
     st_path = run / "checkpoint.safetensors"
-    _atomic(st_path, lambda tmp: save_file(tensors, tmp))
+    write_atomic_with(st_path, lambda tmp: save_file(tensors, tmp))
     np_state = np.random.get_state()
     info = dict(meta)
     info.update({
@@ -68,7 +56,7 @@ def save_checkpoint(run: Path, *, model: torch.nn.Module, ema: dict[str, torch.T
             "python": [random.getstate()[0], list(random.getstate()[1]), random.getstate()[2]],
         },
     })
-    _atomic(run / "checkpoint.json", lambda tmp: Path(tmp).write_text(json.dumps(info)))
+    write_atomic_with(run / "checkpoint.json", lambda tmp: Path(tmp).write_text(json.dumps(info)))
 
 
 def load_checkpoint(run: Path, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -82,6 +70,9 @@ def load_checkpoint(run: Path, *, model: torch.nn.Module, optimizer: torch.optim
     tensors = load_file(str(st_path))
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     ema = {k[4:]: v.float() for k, v in tensors.items() if k.startswith("ema.")}
+    model_state = model.state_dict()
+    ema.update({k[9:]: model_state[k[9:]].detach().float() + v.float()  # packs: EMA as a delta
+                for k, v in tensors.items() if k.startswith("ema_diff.")})
     state: dict[int, dict[str, Any]] = {}
     for k, v in tensors.items():
         if k.startswith("opt."):
@@ -101,17 +92,24 @@ def load_checkpoint(run: Path, *, model: torch.nn.Module, optimizer: torch.optim
 
 def pack_checkpoint(run: Path, dest: Path) -> int:
     """Write a compact copy of a run's checkpoint to ``dest`` for committing or moving between
-    machines: model in fp32, Adam moments in bf16, no EMA (resuming starts the EMA from the
-    model). Resuming from a pack is close to, not bit-identical with, resuming the full run.
-    Returns the size in bytes."""
+    machines: model in fp32, Adam moments in bf16, and the EMA as its difference from the model
+    in bf16 (the difference is small, so bf16's 8-bit precision keeps the average within 0.4 % of
+    its distance from the model). Resuming from a pack is close
+    to, not bit-identical with, resuming the full run. Returns the size in bytes."""
     info = json.loads((run / "checkpoint.json").read_text())
     tensors = load_file(str(run / "checkpoint.safetensors"))
-    packed = {k: (v.to(torch.bfloat16) if k.startswith("opt.") and v.is_floating_point() else v)
-              for k, v in tensors.items() if not k.startswith("ema.")}
+    packed: dict[str, torch.Tensor] = {}
+    for k, v in tensors.items():
+        if k.startswith("ema."):
+            packed[f"ema_diff.{k[4:]}"] = (v.float() - tensors[f"model.{k[4:]}"].float()).to(torch.bfloat16)
+        elif k.startswith("opt.") and v.is_floating_point():
+            packed[k] = v.to(torch.bfloat16)
+        else:
+            packed[k] = v
     dest.mkdir(parents=True, exist_ok=True)
     st_path = dest / "checkpoint.safetensors"
-    _atomic(st_path, lambda tmp: save_file(packed, tmp))
+    write_atomic_with(st_path, lambda tmp: save_file(packed, tmp))
     info["tensors_sha256"] = _sha(st_path)
     info["packed"] = True
-    _atomic(dest / "checkpoint.json", lambda tmp: Path(tmp).write_text(json.dumps(info)))
+    write_atomic_with(dest / "checkpoint.json", lambda tmp: Path(tmp).write_text(json.dumps(info)))
     return st_path.stat().st_size

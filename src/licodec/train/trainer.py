@@ -150,7 +150,7 @@ class Trainer:
             ema, info = load_checkpoint(self.run, model=self.net, optimizer=self.optimizer)
             if ema:
                 self.ema.update({k: v.to(self.device) for k, v in ema.items()})
-            else:  # a packed checkpoint: the average starts from the model
+            else:  # a checkpoint without an average: it starts from the model
                 self.ema = {k: v.detach().clone().float() for k, v in self.net.state_dict().items() if v.is_floating_point()}
             self.step, self.elapsed = int(info["step"]), float(info.get("elapsed_s", 0.0))
         self.model = self.net
