@@ -1,5 +1,6 @@
 """CLI and API round trips, odd inputs, and every kind of bad input (exit 2, no output file)."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -177,8 +178,6 @@ def test_no_partial_output_when_writing_fails(tmp_path, weights):
 
 def test_outputs_get_normal_permissions(tmp_path, weights):
     """Atomic writes go through a private temporary file; the result must not stay 0600."""
-    import os
-
     src = tmp_path / "in.png"
     Image.fromarray(photo()).save(src)
     old = os.umask(0o022)

@@ -166,7 +166,7 @@ def test_packed_checkpoint_resumes(data_dir, tmp_path):
         r = CliRunner().invoke(main, ["pack", str(tmp_path / "full"), "-o", str(tmp_path / "packed")])
         assert r.exit_code == 0, r.output
         full = (tmp_path / "full" / "checkpoint.safetensors").stat().st_size
-        assert (tmp_path / "packed" / "checkpoint.safetensors").stat().st_size < 0.65 * full  # 4+2+2+2 of 4+4+4+4 bytes a weight
+        assert (tmp_path / "packed" / "checkpoint.safetensors").stat().st_size < 0.65 * full  # 4+2+2 of 4+4+4+4 bytes a weight
         t = Trainer(cfg(data_dir, tmp_path / "packed", steps=4), resume=True)
         assert t.step == 2
         # The pack keeps the weight average (as a bf16 delta from the model), not a restart from it.

@@ -105,7 +105,7 @@ def export(run, output, fp16):
 @click.argument("run", type=click.Path(file_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Folder for the packed checkpoint.")
 def pack(run, output):
-    """Pack a run's checkpoint compactly (fp32 model; bf16 Adam moments and EMA delta) so it can be
+    """Pack a run's checkpoint compactly (fp32 model; bf16 Adam second moment and EMA delta) so it can be
     committed and resumed elsewhere with `lic train ... --out OUTPUT --resume`."""
     from pathlib import Path
 

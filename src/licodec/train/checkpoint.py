@@ -81,6 +81,9 @@ def load_checkpoint(run: Path, *, model: torch.nn.Module, optimizer: torch.optim
     for idx, sc in info["optimizer"]["scalars"].items():
         for name, val in sc.items():
             state.setdefault(int(idx), {})[name] = torch.tensor(val)
+    for st in state.values():  # packs leave out Adam's first moment: it restarts at zero
+        if "exp_avg_sq" in st and "exp_avg" not in st:
+            st["exp_avg"] = torch.zeros_like(st["exp_avg_sq"])
     optimizer.load_state_dict({"state": state, "param_groups": info["optimizer"]["param_groups"]})
     torch.set_rng_state(tensors["rng.torch"])
     np_rng = info["rng"]["numpy"]
@@ -92,16 +95,19 @@ def load_checkpoint(run: Path, *, model: torch.nn.Module, optimizer: torch.optim
 
 def pack_checkpoint(run: Path, dest: Path) -> int:
     """Write a compact copy of a run's checkpoint to ``dest`` for committing or moving between
-    machines: model in fp32, Adam moments in bf16, and the EMA as its difference from the model
-    in bf16 (the difference is small, so bf16's 8-bit precision keeps the average within 0.4 % of
-    its distance from the model). Resuming from a pack is close
-    to, not bit-identical with, resuming the full run. Returns the size in bytes."""
+    machines: model in fp32; Adam's second moment and the EMA's difference from the model in bf16
+    (the difference is small, so bf16's 8-bit precision keeps the average within 0.4 % of its
+    distance from the model); no first moment, which restarts at zero and is rebuilt within a few
+    dozen steps (β1 = 0.9), unlike the second (β2 = 0.999). Resuming from a pack is close to, not
+    bit-identical with, resuming the full run. Returns the size in bytes."""
     info = json.loads((run / "checkpoint.json").read_text())
     tensors = load_file(str(run / "checkpoint.safetensors"))
     packed: dict[str, torch.Tensor] = {}
     for k, v in tensors.items():
         if k.startswith("ema."):
             packed[f"ema_diff.{k[4:]}"] = (v.float() - tensors[f"model.{k[4:]}"].float()).to(torch.bfloat16)
+        elif k.startswith("opt.") and k.endswith(".exp_avg"):
+            continue
         elif k.startswith("opt.") and v.is_floating_point():
             packed[k] = v.to(torch.bfloat16)
         else:
