@@ -9,7 +9,7 @@ per validation (variant, step, hours, quality, bpp, psnr) and a plot of PSNR aga
     python benchmarks/train_recipes.py --data ../shared/data/train --val ../shared/data/kodak \\
         --hours 0.25 --csv docs/results/train_recipes.csv --plot docs/results/train_recipes.png
 
-With ``--from RUN`` the continuation variants (crop sizes) each resume a copy of RUN's checkpoint
+With ``--from RUN`` the continuation variants (crop sizes, a final learning-rate decay) each resume a copy of RUN's checkpoint
 for ``--hours`` more training time instead: which recipe to switch a long run to. RUN is not
 changed.
 
@@ -35,10 +35,14 @@ VARIANTS: dict[str, tuple[list[str], int]] = {
     "64² crops": (["--lr", "5e-4", "--patch", "64", "--batch", "16"], 1600),
 }
 # Continuations of a trained run (--from): only the last validation, at the stop, is recorded.
+DECAY = 1200
 CONTINUATIONS: dict[str, tuple[list[str], int]] = {
     "128² crops, batch 16 (unchanged)": (["--lr", "5e-4", "--patch", "128", "--batch", "16"], 10**6),
     "64² crops, batch 16": (["--lr", "5e-4", "--patch", "64", "--batch", "16"], 10**6),
     "256² crops, batch 8": (["--lr", "5e-4", "--patch", "256", "--batch", "8"], 10**6),
+    # A decayed fork trains --decay-steps more steps, the last of them at a falling rate.
+    f"256² × 8, lr decay to 1e-5 over {DECAY} steps": (["--lr", "5e-4", "--patch", "256", "--batch", "8",
+                                                       "--decay-steps", str(DECAY)], 10**6),
 }
 
 
@@ -75,9 +79,12 @@ def main() -> None:
             for f in ("checkpoint.safetensors", "checkpoint.json"):
                 shutil.copy(Path(args.start) / f, run / f)
         done = json.loads(info.read_text())["elapsed_s"] / 3600 if info.is_file() else 0.0
+        steps = 300000
+        if "--decay-steps" in opts:
+            steps = start["step"] + int(opts[opts.index("--decay-steps") + 1])
         if done < until:
             cmd = [sys.executable, "-m", "licodec.cli", "train", "--model", "mbt2018-mean", "--data", args.data,
-                   "--val", args.val, "--steps", "300000", "--warmup", "500", "--hours", str(until),
+                   "--val", args.val, "--steps", str(steps), "--warmup", "500", "--hours", str(until),
                    "--val-every", str(val_every), "--threads", str(args.threads), "--checkpoint-minutes", "1000",
                    "--quiet", "--out", str(run), *opts, *(["--resume"] if info.is_file() else [])]
             print(" ".join(cmd[2:]), flush=True)

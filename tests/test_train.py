@@ -15,7 +15,7 @@ from PIL import Image
 from licodec import models
 from licodec.cli import main
 from licodec.train.data import CounterSampler, RandomCrops
-from licodec.train.trainer import TrainConfig, Trainer
+from licodec.train.trainer import TrainConfig, Trainer, lr_at
 
 TINY = {"N": 8, "M": 12}
 
@@ -60,6 +60,18 @@ def test_sampler_interleaves_ranks():
     assert take(CounterSampler(0, 2, 0, 2)) == [0, 1, 4, 5, 8, 9]
     assert take(CounterSampler(0, 2, 1, 2)) == [2, 3, 6, 7, 10, 11]
     assert take(CounterSampler(3, 2, 0, 1)) == [6, 7, 8, 9, 10, 11]
+
+
+def test_lr_schedules():
+    c = TrainConfig(model="bls2017", data="d", out="o", steps=1000, lr=1e-3, lr_min=1e-5, warmup=100)
+    assert lr_at(c, 0) == pytest.approx(1e-5) and lr_at(c, 99) == pytest.approx(1e-3)
+    assert lr_at(c, 550) == pytest.approx((1e-3 + 1e-5) / 2) and lr_at(c, 1000) == pytest.approx(1e-5)
+    c.decay_steps = 200  # constant to step 800, then the cosine over the last 200 steps
+    assert lr_at(c, 100) == lr_at(c, 800) == 1e-3
+    assert lr_at(c, 900) == pytest.approx((1e-3 + 1e-5) / 2) and lr_at(c, 1000) == pytest.approx(1e-5)
+    assert all(lr_at(c, s) > lr_at(c, s + 1) for s in range(800, 1000))
+    c.decay_steps = 5000  # longer than the run: decays right after the warm-up
+    assert lr_at(c, 100) == 1e-3 and lr_at(c, 550) == pytest.approx((1e-3 + 1e-5) / 2)
 
 
 def test_resume_continues_exactly(data_dir, tmp_path):
@@ -116,6 +128,10 @@ def test_hours_limit_stops_validates_and_resumes(data_dir, tmp_path):
         more = Trainer(cfg(data_dir, tmp_path / "h", steps=3, val_every=100), resume=True)
         more.fit()
         assert more.step == 3
+        rows = list(open(tmp_path / "h" / "val.csv"))[1:]
+        assert [r.split(",")[0] for r in rows] == ["1", "1", "3", "3"]  # and at the end of the steps
+        Trainer(cfg(data_dir, tmp_path / "h", steps=3, val_every=100), resume=True).fit()
+        assert len(list(open(tmp_path / "h" / "val.csv"))) == 5  # a finished run resumed: no new point
     with pytest.raises(ValueError, match="hours"):
         cfg(data_dir, tmp_path / "x", hours=-1).validate()
 
@@ -139,7 +155,8 @@ def test_cli_train_and_bad_options(data_dir, tmp_path):
     net = models.load(out / "weights.safetensors")
     assert net.quality_range == (1.0, 2.0)
     for args, msg in [(["--lambda", "0.01", "--lambdas", "0.1,0.2"], "not both"), (["--patch", "100"], "multiple of 64"),
-                      (["--lambdas", "0.2,0.1"], "increasing"), (["--lambdas", "0.1,x"], "numbers")]:
+                      (["--lambdas", "0.2,0.1"], "increasing"), (["--lambdas", "0.1,x"], "numbers"),
+                      (["--decay-steps", "-1"], ">= 0")]:
         r = CliRunner().invoke(main, ["train", "--model", "bls2017", "--data", str(data_dir), "--steps", "1",
                                       "--out", str(tmp_path / "bad"), "--quiet", *args])
         assert r.exit_code == 2 and msg in r.output, (args, r.output)

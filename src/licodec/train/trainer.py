@@ -4,7 +4,10 @@ Recipe (see ``docs/training.md`` for the evidence behind it):
 
 * λ sampled per *sample*: quality q ~ U[1, L], λ(q) log-linearly interpolated between the
   model's trained levels, gains interpolated the same way (Cui et al., CVPR 2021);
-* Adam with linear warm-up then cosine decay; gradient-norm clipping;
+* Adam with linear warm-up then cosine decay over the run — or, with ``decay_steps``, a constant
+  rate and a cosine decay over only the last ``decay_steps`` (warm-up–stable–decay: a long run
+  stays at full rate, and a short decayed fork of any checkpoint gives the weights to ship);
+  gradient-norm clipping;
 * bf16 autocast + channels_last on CPU (likelihoods and the rate in fp32);
 * an exponential moving average of the weights — the EMA is what validation codes and what
   gets exported, since it is far better than the raw weights while the learning rate is high;
@@ -53,6 +56,7 @@ class TrainConfig:
     lr: float = 5e-4
     lr_min: float = 1e-5
     warmup: int = 500
+    decay_steps: int = 0  # 0: cosine over the whole run; else constant, then cosine over the last decay_steps
     clip: float = 1.0
     ema: float = 0.999
     metric: str = "mse"
@@ -77,6 +81,8 @@ class TrainConfig:
             raise InvalidOptionError("hours must be >= 0")
         if self.steps <= 0 or self.batch <= 0 or self.patch < 64 or self.patch % 64:
             raise InvalidOptionError("steps and batch must be positive and patch a multiple of 64 (>= 64)")
+        if self.decay_steps < 0 or self.warmup < 0:
+            raise InvalidOptionError("warmup and decay steps must be >= 0")
         if not self.lambdas or any(not (l > 0 and math.isfinite(l)) for l in self.lambdas):
             raise InvalidOptionError("lambdas must be positive numbers")
         if list(self.lambdas) != sorted(self.lambdas):
@@ -86,9 +92,15 @@ class TrainConfig:
 
 
 def lr_at(cfg: TrainConfig, step: int) -> float:
+    """Learning rate of optimizer step ``step``: linear warm-up, then cosine decay to ``lr_min``
+    (Loshchilov & Hutter, SGDR, ICLR 2017, eq. 5) over the whole run or, with ``decay_steps``,
+    over only its last ``decay_steps`` after a constant phase (warm-up–stable–decay)."""
     if step < cfg.warmup:
         return cfg.lr * (step + 1) / cfg.warmup
-    t = min(1.0, (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup))
+    start = max(cfg.warmup, cfg.steps - cfg.decay_steps) if cfg.decay_steps else cfg.warmup
+    if step < start:
+        return cfg.lr
+    t = min(1.0, (step - start) / max(1, cfg.steps - start))
     return cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * t))
 
 
@@ -234,7 +246,8 @@ class Trainer:
 
     # -- the loop ------------------------------------------------------------------------------------
     def fit(self, until: int | None = None) -> None:
-        """Train to ``cfg.steps`` (or stop early at step ``until``), then checkpoint."""
+        """Train to ``cfg.steps`` or ``cfg.hours`` (validating at that end), or stop early at step
+        ``until`` or on SIGINT/SIGTERM; then checkpoint."""
         cfg = self.cfg
         last = cfg.steps if until is None else min(until, cfg.steps)
         old = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -249,13 +262,12 @@ class Trainer:
 
             bar = tqdm(total=cfg.steps, initial=self.step, dynamic_ncols=True, desc=cfg.model)
         levels = self.net.gain.levels
+        first = self.step
         last_ckpt = time.monotonic()
         t_prev = time.monotonic()
         try:
             while self.step < last and not self._stop:
                 if cfg.hours and self.elapsed >= cfg.hours * 3600:
-                    if cfg.val_every and self.step % cfg.val_every:
-                        self.validate()  # the run's last point on the RD-vs-hours curve
                     break
                 x = next(batches).to(self.device)
                 if cfg.channels_last:
@@ -297,6 +309,9 @@ class Trainer:
                 if now - last_ckpt > cfg.checkpoint_minutes * 60:
                     self.checkpoint()
                     last_ckpt = t_prev = time.monotonic()
+            ended = self.step >= cfg.steps or (cfg.hours and self.elapsed >= cfg.hours * 3600)
+            if ended and self.step > first and not self._stop and cfg.val_every and self.step % cfg.val_every:
+                self.validate()  # the run's last point on the RD-vs-hours curve
             self.checkpoint()
             if self.world > 1:
                 self._check_replicas()
