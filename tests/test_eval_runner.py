@@ -159,6 +159,29 @@ def test_lic_round_trip_untrained_weights(image_dir, monkeypatch):
     assert r["codecs"]["lic:bmshj2018-hyperprior"]["label"] == "licodec bmshj2018-hyperprior"
 
 
+def test_lic_weights_file(image_dir, tmp_path, monkeypatch):
+    """lic:FILE.safetensors evaluates a weights file with the architecture it names."""
+    import licodec
+    from licodec import models
+    from licodec.errors import InvalidOptionError
+    from licodec.eval import codecs
+
+    monkeypatch.setattr(codecs, "_CACHE", {})
+    path = tmp_path / "my run" / "w.safetensors"
+    path.parent.mkdir()
+    net = _prime_untrained("bmshj2018-hyperprior")
+    models.save_weights(net, path)
+    specs = resolve_specs(parse_codecs(f"lic:{path}@3,jpeg420@50"))
+    assert specs[0].name == f"lic:{path}"
+    r = evaluate(list_images(image_dir, limit=1), specs, workers=2, progress=False)
+    assert r["codecs"][f"lic:{path}"]["label"] == "licodec w"
+    (p,) = [p for p in r["points"] if p["codec"] == f"lic:{path}"]
+    data = licodec.compress(load_rgb(image_dir / "a.png"), model="bmshj2018-hyperprior", quality=3, weights=path)
+    assert p["bytes"] == len(data) and licodec.read_header(data).digest == models.state_digest(net)
+    with pytest.raises(InvalidOptionError, match="not found"):
+        resolve_specs(parse_codecs(f"lic:{tmp_path}/missing.safetensors"))
+
+
 def test_lic_default_model_two_workers(image_dir):
     """A real evaluation of the shipped default model."""
     from licodec import models

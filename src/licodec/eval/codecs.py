@@ -4,7 +4,7 @@ Grammar (comma separated)::
 
     CODECS  := ITEM ("," ITEM)*
     ITEM    := NAME ["@" NUMBER ("," NUMBER)*]
-    NAME    := "lic" | "lic:" MODEL | jpeg | jpeg444 | jpeg420 | webp | avif | avif444
+    NAME    := "lic" | "lic:" MODEL | "lic:" PATH ".safetensors" | jpeg | jpeg444 | jpeg420 | webp | avif | avif444
              | jpeg2000 | jpegxl | (aliases: jpg, j2k, jp2, jxl)
 
 A bare number continues the settings list of the item before it, so
@@ -26,7 +26,7 @@ __all__ = ["CodecSpec", "parse_codecs", "resolve_specs", "get_codec", "DEFAULT_C
 #: What ``lic eval`` runs when ``--codecs`` is not given: the default model and the five classical codecs.
 DEFAULT_CODECS = "lic:default,jpeg,webp,avif,jpeg2000,jpegxl"
 
-_NAME_RE = re.compile(r"^(lic(:[A-Za-z0-9_.\-]*)?|[a-z0-9_\-]+)$")
+_NAME_RE = re.compile(r"^(lic(:[^@,]*)?|[a-z0-9_\-]+)$")
 
 
 @dataclass(frozen=True)
