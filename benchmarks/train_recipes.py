@@ -35,7 +35,7 @@ VARIANTS: dict[str, tuple[list[str], int]] = {
     "64² crops": (["--lr", "5e-4", "--patch", "64", "--batch", "16"], 1600),
 }
 # Continuations of a trained run (--from): only the last validation, at the stop, is recorded.
-DECAY = 1200
+DECAY = 1000
 CONTINUATIONS: dict[str, tuple[list[str], int]] = {
     "128² crops, batch 16 (unchanged)": (["--lr", "5e-4", "--patch", "128", "--batch", "16"], 10**6),
     "64² crops, batch 16": (["--lr", "5e-4", "--patch", "64", "--batch", "16"], 10**6),

@@ -164,6 +164,26 @@ def test_cli_train_and_bad_options(data_dir, tmp_path):
     assert r.exit_code == 2 and "not a directory" in r.output
 
 
+def test_export_average_or_raw_weights(data_dir, tmp_path):
+    from licodec.train.checkpoint import read_checkpoint
+
+    run = tmp_path / "run"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        Trainer(cfg(data_dir, run, steps=4)).fit()
+    tensors, _ = read_checkpoint(run)
+    for flags, prefix in [([], "ema."), (["--raw"], "model.")]:
+        out = tmp_path / f"w{len(flags)}.safetensors"
+        r = CliRunner().invoke(main, ["export", str(run), "-o", str(out), *flags])
+        assert r.exit_code == 0, r.output
+        state = models.load(out).state_dict()
+        weight = next(k for k in state if k.endswith("weight") and not k.startswith("gain"))
+        assert torch.equal(state[weight], tensors[prefix + weight]), (flags, weight)
+    assert not torch.equal(tensors["ema." + weight], tensors["model." + weight])  # the two differ
+    r = CliRunner().invoke(main, ["export", str(tmp_path), "-o", str(tmp_path / "x.safetensors")])
+    assert r.exit_code == 2 and "no weights.safetensors" in r.output and not (tmp_path / "x.safetensors").exists()
+
+
 def test_distributed_replicas_stay_identical(data_dir, tmp_path):
     out = tmp_path / "ddp"
     env = dict(os.environ, OMP_NUM_THREADS="1")

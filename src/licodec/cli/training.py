@@ -70,8 +70,11 @@ def train(model_name, data, val, lam, lambdas, steps, batch, patch, lr, warmup, 
 @click.argument("run", type=click.Path(file_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Output .safetensors file.")
 @click.option("--fp16", is_flag=True, help="Store float weights in half precision (coding tables stay fp32).")
-def export(run, output, fp16):
-    """Export a training run's EMA weights (with fresh coding tables) as a weights file."""
+@click.option("--raw", is_flag=True, help="The checkpoint's raw weights instead of their moving average "
+              "(better after a learning-rate decay, which the average lags behind).")
+def export(run, output, fp16, raw):
+    """Export a training run's weights (the moving average by default), with fresh coding tables,
+    as a weights file."""
     import json
     from pathlib import Path
 
@@ -82,6 +85,12 @@ def export(run, output, fp16):
     if not src.is_file():
         raise InvalidOptionError(f"{run} has no weights.safetensors (is it a training run folder?)")
     net = models.load(src)
+    if raw:
+        from licodec.models.weights import load_state
+        from licodec.train.checkpoint import read_checkpoint
+
+        tensors, _ = read_checkpoint(run)
+        load_state(net, {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}, source=f"{run} checkpoint")
     net.update_tables()
     card = {}
     info_path = run / "checkpoint.json"
@@ -90,7 +99,8 @@ def export(run, output, fp16):
         cfg = info.get("config", {})
         card = {"steps": str(info.get("step")), "train_hours": f"{info.get('elapsed_s', 0) / 3600:.2f}",
                 "patch": str(cfg.get("patch")), "batch": str(cfg.get("batch")), "lr": str(cfg.get("lr")),
-                "metric": str(cfg.get("metric")), "data": Path(str(cfg.get("data"))).name}
+                "metric": str(cfg.get("metric")), "data": Path(str(cfg.get("data"))).name,
+                "weights": "raw" if raw else "moving average"}
     if fp16:
         # Round-trip through half precision first, so the exported tables match the weights that ship.
         from licodec.models.weights import load_state

@@ -59,15 +59,20 @@ def save_checkpoint(run: Path, *, model: torch.nn.Module, ema: dict[str, torch.T
     write_atomic_with(run / "checkpoint.json", lambda tmp: Path(tmp).write_text(json.dumps(info)))
 
 
-def load_checkpoint(run: Path, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Restore model, optimizer and RNG states in place; returns (ema tensors, metadata)."""
+def read_checkpoint(run: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """The tensors and metadata of the checkpoint in ``run``, checked against each other."""
     info_path, st_path = run / "checkpoint.json", run / "checkpoint.safetensors"
     if not info_path.is_file() or not st_path.is_file():
         raise WeightsError(f"no checkpoint in {run}")
     info = json.loads(info_path.read_text())
     if info.get("tensors_sha256") != _sha(st_path):
         raise WeightsError(f"checkpoint in {run} is inconsistent (tensor file does not match)")
-    tensors = load_file(str(st_path))
+    return load_file(str(st_path)), info
+
+
+def load_checkpoint(run: Path, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Restore model, optimizer and RNG states in place; returns (ema tensors, metadata)."""
+    tensors, info = read_checkpoint(run)
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     ema = {k[4:]: v.float() for k, v in tensors.items() if k.startswith("ema.")}
     model_state = model.state_dict()
