@@ -67,9 +67,9 @@ def lic_codec(model: str | None) -> Codec:
         if name not in _NETS:
             _NETS[name] = model_loader(name)
         net = hand = _NETS[name]
-    else:
+    else:  # load (and cache) the model once, before any timing, under the key decoding uses
         arch = read_weights(weights)[1].get("model", "") if weights else name
-        net, _ = api.get_model(arch, weights)  # loads (and caches) the model once, before any timing
+        net, _ = api.get_model(arch, weights)
         hand = None
     arch = net.name
     lo, hi = net.quality_range

@@ -1,0 +1,64 @@
+"""Training progress of one or more runs: Kodak PSNR and bpp of real files against training hours.
+
+Reads each run's ``val.csv`` (written by ``lic train --val``: step, hours, quality, bpp, psnr) and
+draws one panel of PSNR and one of bpp per validated quality, a line per run. A run that forks
+another (a learning-rate decay, a recipe variant) shows where it leaves the main line.
+
+    python benchmarks/plot_training.py checkpoints/mbt2018-mean-vr \\
+        runs/recipes/from-step-20002/256-8-lr-decay-to-1e-5-over-1000-steps \\
+        --labels "main run (constant lr),lr decay fork" --out docs/results/training_progress.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from pathlib import Path
+
+
+def read_val(run: Path) -> list[dict[str, float]]:
+    path = run / "val.csv" if run.is_dir() else run
+    with path.open() as f:
+        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("runs", nargs="+", type=Path, help="run folders (or val.csv files)")
+    ap.add_argument("--labels", default=None, help="comma-separated, one per run (default: folder names)")
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    labels = args.labels.split(",") if args.labels else [r.name for r in args.runs]
+    if len(labels) != len(args.runs):
+        ap.error("--labels needs one label per run")
+    series = {label: read_val(run) for label, run in zip(labels, args.runs)}
+    qualities = sorted({r["quality"] for rows in series.values() for r in rows})
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, len(qualities), figsize=(4.5 * len(qualities), 7), squeeze=False)
+    for label, rows in series.items():
+        for col, q in enumerate(qualities):
+            pts = sorted((r["hours"], r["psnr"], r["bpp"]) for r in rows if r["quality"] == q)
+            hours, psnr, bpp = zip(*pts)
+            style = "o-" if len(pts) > 1 else "*"
+            axes[0][col].plot(hours, psnr, style, ms=5 if len(pts) > 1 else 12, label=label)
+            axes[1][col].plot(hours, bpp, style, ms=5 if len(pts) > 1 else 12, label=label)
+    for col, q in enumerate(qualities):
+        axes[0][col].set_title(f"quality {q:g}")
+        axes[0][col].set_ylabel("PSNR (dB), first Kodak images")
+        axes[1][col].set_ylabel("bpp (real .lic files)")
+        axes[1][col].set_xlabel("training hours (2 CPU cores)")
+    for ax in axes.flat:
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(args.out, dpi=100)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
