@@ -44,9 +44,9 @@ def main() -> None:
         for col, q in enumerate(qualities):
             pts = sorted((r["hours"], r["psnr"], r["bpp"]) for r in rows if r["quality"] == q)
             hours, psnr, bpp = zip(*pts)
-            style = "o-" if len(pts) > 1 else "*"
-            axes[0][col].plot(hours, psnr, style, ms=5 if len(pts) > 1 else 12, label=label)
-            axes[1][col].plot(hours, bpp, style, ms=5 if len(pts) > 1 else 12, label=label)
+            fmt, ms = ("o-", 5) if len(pts) > 1 else ("*", 12)  # one point: a fork's end
+            axes[0][col].plot(hours, psnr, fmt, ms=ms, label=label)
+            axes[1][col].plot(hours, bpp, fmt, ms=ms, label=label)
     for col, q in enumerate(qualities):
         axes[0][col].set_title(f"quality {q:g}")
         axes[0][col].set_ylabel("PSNR (dB), first Kodak images")

@@ -79,6 +79,7 @@ def export(run, output, fp16, raw):
     from pathlib import Path
 
     from licodec import models
+    from licodec.models.weights import load_state
 
     run = Path(run)
     src = run / "weights.safetensors"
@@ -86,11 +87,9 @@ def export(run, output, fp16, raw):
         raise InvalidOptionError(f"{run} has no weights.safetensors (is it a training run folder?)")
     net = models.load(src)
     if raw:
-        from licodec.models.weights import load_state
-        from licodec.train.checkpoint import read_checkpoint
+        from licodec.train.checkpoint import read_checkpoint, section
 
-        tensors, _ = read_checkpoint(run)
-        load_state(net, {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}, source=f"{run} checkpoint")
+        load_state(net, section(read_checkpoint(run)[0], "model."), source=f"{run} checkpoint")
     net.update_tables()
     card = {}
     info_path = run / "checkpoint.json"
@@ -103,8 +102,6 @@ def export(run, output, fp16, raw):
                 "weights": "raw" if raw else "moving average"}
     if fp16:
         # Round-trip through half precision first, so the exported tables match the weights that ship.
-        from licodec.models.weights import load_state
-
         load_state(net, {k: (v.half() if v.is_floating_point() and not k.endswith("_pmf") else v)
                          for k, v in net.state_dict().items()})
         net.update_tables()

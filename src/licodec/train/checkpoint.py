@@ -70,14 +70,19 @@ def read_checkpoint(run: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]
     return load_file(str(st_path)), info
 
 
+def section(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """The checkpoint tensors under ``prefix`` (``"model."``, ``"ema."``, ...), named without it."""
+    return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+
 def load_checkpoint(run: Path, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Restore model, optimizer and RNG states in place; returns (ema tensors, metadata)."""
     tensors, info = read_checkpoint(run)
-    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-    ema = {k[4:]: v.float() for k, v in tensors.items() if k.startswith("ema.")}
+    model.load_state_dict(section(tensors, "model."))
+    ema = {k: v.float() for k, v in section(tensors, "ema.").items()}
     model_state = model.state_dict()
-    ema.update({k[9:]: model_state[k[9:]].detach().float() + v.float()  # packs: EMA as a delta
-                for k, v in tensors.items() if k.startswith("ema_diff.")})
+    ema.update({k: model_state[k].detach().float() + v.float()  # packs: EMA as a delta
+                for k, v in section(tensors, "ema_diff.").items()})
     state: dict[int, dict[str, Any]] = {}
     for k, v in tensors.items():
         if k.startswith("opt."):
