@@ -2,11 +2,11 @@
 
 Reads each run's ``val.csv`` (written by ``lic train --val``: step, hours, quality, bpp, psnr) and
 draws one panel of PSNR and one of bpp per validated quality, a line per run. A run that forks
-another (a learning-rate decay, a recipe variant) shows where it leaves the main line.
+another (a learning-rate decay, a recipe variant) shows where it leaves the main line. A CSV with a
+``variant`` column (like ``docs/results/lr_decay.csv``) gives one line per variant.
 
-    python benchmarks/plot_training.py checkpoints/mbt2018-mean-vr \\
-        runs/recipes/from-step-20002/256-8-lr-decay-to-1e-5-over-1000-steps \\
-        --labels "main run (constant lr),lr decay fork" --out docs/results/training_progress.png
+    python benchmarks/plot_training.py checkpoints/mbt2018-mean-vr docs/results/lr_decay.csv \\
+        --labels "main run (constant lr)" --out docs/results/training_progress.png
 """
 
 from __future__ import annotations
@@ -16,22 +16,30 @@ import csv
 from pathlib import Path
 
 
-def read_val(run: Path) -> list[dict[str, float]]:
+def read_val(run: Path) -> dict[str, list[dict[str, float]]]:
+    """Validation points of a run folder or CSV, by variant (the folder's name when there is none)."""
     path = run / "val.csv" if run.is_dir() else run
+    series: dict[str, list[dict[str, float]]] = {}
     with path.open() as f:
-        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+        for row in csv.DictReader(f):
+            point = {k: float(row[k]) for k in ("hours", "quality", "bpp", "psnr")}
+            series.setdefault(row.get("variant", run.name), []).append(point)
+    return series
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("runs", nargs="+", type=Path, help="run folders (or val.csv files)")
-    ap.add_argument("--labels", default=None, help="comma-separated, one per run (default: folder names)")
+    ap.add_argument("--labels", default="",
+                    help="comma-separated names for the first runs' lines (a run with variants keeps theirs)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
-    labels = args.labels.split(",") if args.labels else [r.name for r in args.runs]
-    if len(labels) != len(args.runs):
-        ap.error("--labels needs one label per run")
-    series = {label: read_val(run) for label, run in zip(labels, args.runs)}
+    labels = [s for s in args.labels.split(",") if s]
+    series: dict[str, list[dict[str, float]]] = {}
+    for i, run in enumerate(args.runs):
+        by_variant = read_val(run)
+        for name, rows in by_variant.items():
+            series[labels[i] if i < len(labels) and len(by_variant) == 1 else name] = rows
     qualities = sorted({r["quality"] for rows in series.values() for r in rows})
 
     import matplotlib
