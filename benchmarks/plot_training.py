@@ -3,7 +3,8 @@
 Reads each run's ``val.csv`` (written by ``lic train --val``: step, hours, quality, bpp, psnr) and
 draws one panel of PSNR and one of bpp per validated quality, a line per run. A run that forks
 another (a learning-rate decay, a recipe variant) shows where it leaves the main line. A CSV with a
-``variant`` column (like ``docs/results/lr_decay.csv``) gives one line per variant.
+``variant`` column (like ``docs/results/lr_decay.csv``) gives one line per variant and fork point
+(``from_step``).
 
     python benchmarks/plot_training.py checkpoints/mbt2018-mean-vr docs/results/lr_decay.csv \\
         --labels "main run (constant lr)" --out docs/results/training_progress.png
@@ -17,13 +18,17 @@ from pathlib import Path
 
 
 def read_val(run: Path) -> dict[str, list[dict[str, float]]]:
-    """Validation points of a run folder or CSV, by variant (the folder's name when there is none)."""
+    """Validation points of a run folder or CSV, by variant and fork step (the folder's name when
+    there is no variant)."""
     path = run / "val.csv" if run.is_dir() else run
     series: dict[str, list[dict[str, float]]] = {}
     with path.open() as f:
         for row in csv.DictReader(f):
             point = {k: float(row[k]) for k in ("hours", "quality", "bpp", "psnr")}
-            series.setdefault(row.get("variant", run.name), []).append(point)
+            name = row.get("variant", run.name)
+            if row.get("from_step"):
+                name += f", from step {int(row['from_step']):,}"
+            series.setdefault(name, []).append(point)
     return series
 
 
@@ -62,8 +67,10 @@ def main() -> None:
         axes[1][col].set_xlabel("training hours (2 CPU cores)")
     for ax in axes.flat:
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=8)
-    fig.tight_layout()
+    handles, names = axes[0][0].get_legend_handles_labels()
+    rows = (len(names) + 1) // 2
+    fig.legend(handles, names, loc="lower center", ncol=2, fontsize=8)
+    fig.tight_layout(rect=(0, 0.03 * rows, 1, 1))
     fig.savefig(args.out, dpi=100)
     print(f"wrote {args.out}")
 
