@@ -53,12 +53,15 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
 
 
 def compress(image: Image.Image | np.ndarray, model: str | None = None, quality: float | None = None, *,
-             weights: str | os.PathLike | None = None, net: CompressionModel | None = None) -> bytes:
+             weights: str | os.PathLike | None = None, net: CompressionModel | None = None,
+             refine: int = 0) -> bytes:
     """Compress an image to the bytes of a complete ``.lic`` file.
 
     ``model`` is a registry name (default :data:`licodec.models.DEFAULT`); ``quality`` a real
     number in the model's range (default: the model's default); ``weights`` a safetensors file
-    to use instead of the shipped weights; ``net`` an already built model (e.g. during training).
+    to use instead of the shipped weights; ``net`` an already built model (e.g. during training);
+    ``refine`` > 0 optimizes the image's latents for that many iterations before coding
+    (:mod:`licodec.refine`: smaller files, slower encoding, same decoder).
     """
     arr, channels = to_rgb_array(image)
     own_net = net is not None
@@ -66,9 +69,10 @@ def compress(image: Image.Image | np.ndarray, model: str | None = None, quality:
         net, digest = get_model(model, weights)
     q = net.default_quality if quality is None else float(quality)
     net.quality_tensor(q, 1)  # validates the range
+    net.check_refine(refine)
     x = pad_to_multiple(image_to_tensor(arr), net.downsample)
-    with torch.inference_mode():
-        enc = net.compress(x, q)
+    with torch.no_grad() if refine else torch.inference_mode():  # refinement needs autograd
+        enc = net.compress(x, q, refine=refine)
     if own_net:
         digest = models.state_digest(net)  # after compress, which may have built missing coding tables
     fields = {"model": net.name, "digest": digest, "height": arr.shape[0], "width": arr.shape[1],

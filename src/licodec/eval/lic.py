@@ -12,6 +12,7 @@ API keeps it). The runner also makes one untimed warm-up round trip per codec an
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -33,10 +34,23 @@ def _is_file(model: str | None) -> bool:
     return bool(model) and model.endswith(".safetensors")
 
 
+def split_refine(model: str | None) -> tuple[str | None, int]:
+    """``("default", 50)`` for ``"default+refine50"``; ``(model, 0)`` without the suffix."""
+    match = re.fullmatch(r"(.*)\+refine(\d+)", model or "")
+    return (match.group(1), int(match.group(2))) if match else (model, 0)
+
+
 def resolve_model(model: str | None) -> str:
     """Registry name for ``model`` (``None``, ``""`` and ``"default"`` mean the default model), or
-    ``model`` itself when it is the path of a weights file."""
+    ``model`` itself when it is the path of a weights file; a ``+refineN`` suffix is kept."""
     from licodec import models
+
+    model, refine = split_refine(model)
+    if refine:
+        from licodec.refine import check_steps
+
+        check_steps(refine)
+        return f"{resolve_model(model)}+refine{refine}"
 
     if _is_file(model):
         if not Path(model).is_file():
@@ -61,7 +75,7 @@ def lic_codec(model: str | None) -> Codec:
     from licodec import api
     from licodec.models.weights import read_weights
 
-    name = resolve_model(model)
+    name, refine = split_refine(resolve_model(model))
     weights = name if _is_file(name) else None
     if model_loader is not None:
         if name not in _NETS:
@@ -72,19 +86,21 @@ def lic_codec(model: str | None) -> Codec:
         net, _ = api.get_model(arch, weights)
         hand = None
     arch = net.name
+    net.check_refine(refine)
     lo, hi = net.quality_range
     defaults = tuple(float(q) for q in DEFAULT_QUALITIES if lo <= q <= hi) or (float(lo), float(hi))
 
     def encode(rgb: np.ndarray, setting: float, threads: int = 1) -> bytes:
-        return licodec.compress(rgb, model=arch, quality=float(setting), weights=weights, net=hand)
+        return licodec.compress(rgb, model=arch, quality=float(setting), weights=weights, net=hand, refine=refine)
 
     def decode(data: bytes, threads: int = 1) -> np.ndarray:
         image = licodec.decompress(data, weights=weights, net=hand)
         return np.asarray(image.convert("RGB"), dtype=np.uint8)
 
     label = f"licodec {Path(name).stem}" if weights else f"licodec {name}"
+    extra = f", refine={refine}" if refine else ""
     return Codec(
-        name=f"{LIC_PREFIX}:{name}", label=label, setting_name="quality",
-        default_settings=defaults, setting_range=(float(lo), float(hi)), suffix="lic",
-        description=f"licodec.compress(model='{arch}', quality=q{', weights=FILE' if weights else ''}); complete .lic file",
+        name=f"{LIC_PREFIX}:{name}{f'+refine{refine}' if refine else ''}", label=label + (f" + refine {refine}" if refine else ""),
+        setting_name="quality", default_settings=defaults, setting_range=(float(lo), float(hi)), suffix="lic",
+        description=f"licodec.compress(model='{arch}', quality=q{', weights=FILE' if weights else ''}{extra}); complete .lic file",
         encode=encode, decode=decode)

@@ -85,6 +85,8 @@ class CompressionModel(nn.Module):
     name: ClassVar[str] = ""
     paper: ClassVar[str] = ""
     downsample: ClassVar[int] = 64
+    #: Whether ``compress(..., refine=N)`` can refine this model's latents (:mod:`licodec.refine`).
+    supports_refine: ClassVar[bool] = False
 
     def __init__(self, N: int, M: int, lambdas: tuple[float, ...] = LAMBDAS_MSE, compat: str | None = None):
         super().__init__()
@@ -151,7 +153,9 @@ class CompressionModel(nn.Module):
     def forward(self, x: Tensor, quality: float | Tensor | None = None) -> dict[str, Any]:
         raise NotImplementedError
 
-    def compress(self, x: Tensor, quality: float | None = None) -> dict[str, Any]:
+    def compress(self, x: Tensor, quality: float | None = None, refine: int = 0) -> dict[str, Any]:
+        """Code one image; ``refine`` > 0 first refines its latents for that many iterations
+        (:mod:`licodec.refine`; only where :attr:`supports_refine`)."""
         raise NotImplementedError
 
     def decompress(self, strings: list[bytes], shape: tuple[int, int], quality: float | None = None) -> dict[str, Any]:
@@ -163,6 +167,14 @@ class CompressionModel(nn.Module):
         for module in self.modules():
             if isinstance(module, FactorizedDensity):
                 module.update_tables()
+
+    def check_refine(self, steps: int) -> None:
+        """Raise :class:`InvalidOptionError` unless ``compress(..., refine=steps)`` is possible."""
+        from licodec.refine import check_steps
+
+        if check_steps(steps) and not self.supports_refine:
+            raise InvalidOptionError(f"{self.name}: latent refinement needs a hyperprior model without a context "
+                                     "model (bmshj2018-hyperprior, mbt2018-mean)")
 
     def _check_eval(self) -> None:
         if self.training:
@@ -199,11 +211,17 @@ class HyperpriorModel(CompressionModel):
         return {"x_hat": self._synthesis(y_hat, q), "likelihoods": {"y": y_lik, "z": z_lik}, "y_hat": y_hat}
 
     @torch.no_grad()
-    def compress(self, x: Tensor, quality: float | None = None) -> dict[str, Any]:
+    def compress(self, x: Tensor, quality: float | None = None, refine: int = 0) -> dict[str, Any]:
         self._check_eval()
         self._check_input(x, single=True)
-        y, _ = self._analysis(x, quality)
-        z_hat = self.z_density.quantize(self.h_a(self._hyper_in(y)))
+        self.check_refine(refine)
+        y, q = self._analysis(x, quality)
+        z = self.h_a(self._hyper_in(y))
+        if refine:
+            from licodec.refine import refine_latents
+
+            y, z = refine_latents(self, x, y, z, q, refine)
+        z_hat = self.z_density.quantize(z)
         z_enc, y_enc = SymbolEncoder(), SymbolEncoder()
         self.z_density.compress(z_hat, z_enc)
         y_hat = self._compress_y(y, z_hat, y_enc)

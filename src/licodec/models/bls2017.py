@@ -32,9 +32,10 @@ class FactorizedPrior(CompressionModel):
         return {"x_hat": self._synthesis(y_hat, q), "likelihoods": {"y": y_lik}, "y_hat": y_hat}
 
     @torch.no_grad()
-    def compress(self, x: Tensor, quality: float | None = None) -> dict[str, Any]:
+    def compress(self, x: Tensor, quality: float | None = None, refine: int = 0) -> dict[str, Any]:
         self._check_eval()
         self._check_input(x, single=True)
+        self.check_refine(refine)
         y_hat = self.density.quantize(self._analysis(x, quality)[0])
         enc = SymbolEncoder()
         self.density.compress(y_hat, enc)

@@ -21,6 +21,7 @@ class ScaleHyperprior(HyperpriorModel):
     name = "bmshj2018-hyperprior"
     paper = "Ballé et al., Variational image compression with a scale hyperprior, ICLR 2018"
     downsample = 64
+    supports_refine = True
 
     def __init__(self, N: int = 128, M: int = 192, **kw: Any):
         super().__init__(N, M, **kw)

@@ -78,6 +78,7 @@ class JointAutoregressiveHierarchicalPriors(MeanScaleHyperprior):
     """
 
     name = "mbt2018"
+    supports_refine = False  # ŷ depends on the coding order through the context model
     paper = "Minnen, Ballé & Toderici, Joint autoregressive and hierarchical priors, NeurIPS 2018"
 
     def __init__(self, N: int = 192, M: int = 192, **kw: Any):
