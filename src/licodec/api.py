@@ -69,7 +69,6 @@ def compress(image: Image.Image | np.ndarray, model: str | None = None, quality:
         net, digest = get_model(model, weights)
     q = net.default_quality if quality is None else float(quality)
     net.quality_tensor(q, 1)  # validates the range
-    net.check_refine(refine)
     x = pad_to_multiple(image_to_tensor(arr), net.downsample)
     with torch.no_grad() if refine else torch.inference_mode():  # refinement needs autograd
         enc = net.compress(x, q, refine=refine)

@@ -36,7 +36,6 @@ def compress_to_target(image: Image.Image | np.ndarray, *, model: str | None = N
         raise InvalidOptionError("give exactly one rate-control target")
     arr, _ = to_rgb_array(image)
     net, _ = api.get_model(model, weights)
-    net.check_refine(refine)
     lo, hi = net.quality_range
     pixels = arr.shape[0] * arr.shape[1]
     encode = lambda q: api.compress(image, quality=q, net=net, refine=refine)  # noqa: E731

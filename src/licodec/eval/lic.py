@@ -98,9 +98,10 @@ def lic_codec(model: str | None) -> Codec:
         return np.asarray(image.convert("RGB"), dtype=np.uint8)
 
     label = f"licodec {Path(name).stem}" if weights else f"licodec {name}"
-    extra = f", refine={refine}" if refine else ""
+    options = (", weights=FILE" if weights else "") + (f", refine={refine}" if refine else "")
     return Codec(
-        name=f"{LIC_PREFIX}:{name}{f'+refine{refine}' if refine else ''}", label=label + (f" + refine {refine}" if refine else ""),
-        setting_name="quality", default_settings=defaults, setting_range=(float(lo), float(hi)), suffix="lic",
-        description=f"licodec.compress(model='{arch}', quality=q{', weights=FILE' if weights else ''}{extra}); complete .lic file",
+        name=f"{LIC_PREFIX}:{name}" + (f"+refine{refine}" if refine else ""),
+        label=label + (f" + refine {refine}" if refine else ""), setting_name="quality",
+        default_settings=defaults, setting_range=(float(lo), float(hi)), suffix="lic",
+        description=f"licodec.compress(model='{arch}', quality=q{options}); complete .lic file",
         encode=encode, decode=decode)
