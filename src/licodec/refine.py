@@ -8,7 +8,8 @@ adaptive optimization for neural image compression", CVPR Workshops 2019):
 
     L(y, z) = R(ỹ | z̃) + R(z̃) + λ(q) · 255² · MSE(x, g_s(ỹ)),
 
-with R in bits per pixel, the rates −log2 of the model's own densities. Rounding has no
+with R in bits per pixel, the rates −log2 of the model's own densities (the training loss,
+:func:`licodec.train.loss.rd_loss`). Rounding has no
 useful gradient, so ỹ and z̃ are *stochastic Gumbel annealing* (SGA) soft roundings (Yang,
 Bamler & Mandt, "Improving inference for neural image compression", NeurIPS 2020, sec. 3.3,
 eq. 7–8): each value v = y − μ moves to ⌊v⌋ or ⌈v⌉ with Gumbel-softmax weights whose logits
@@ -37,6 +38,7 @@ from torch import Tensor, nn
 from licodec.entropy_models.gaussian import SCALE_MIN, gaussian_likelihood
 from licodec.errors import InvalidOptionError
 from licodec.ops import lower_bound
+from licodec.train.loss import rd_loss
 
 if TYPE_CHECKING:
     from licodec.models.base import HyperpriorModel
@@ -96,8 +98,7 @@ def refine_latents(model: HyperpriorModel, x: Tensor, y: Tensor, z: Tensor, qual
     if steps == 0:
         return y, z
     gen = torch.Generator().manual_seed(seed)
-    lam = 255.0**2 * float(model.gain.lam(quality)[0])
-    pixels = x.shape[-2] * x.shape[-1]
+    lam = model.gain.lam(quality)
     density = model.z_density
     z_offset = 0.0 if density.medians is None else density._median_view(z)
     y = y.detach().clone().requires_grad_(True)
@@ -112,10 +113,10 @@ def refine_latents(model: HyperpriorModel, x: Tensor, y: Tensor, z: Tensor, qual
                 scales = scales.float()
                 mu = torch.zeros_like(y) if means is None else means.float()
                 v_soft = soft_round(y - mu, tau, gen)
-                bits = -torch.log2(gaussian_likelihood(v_soft, lower_bound(scales, SCALE_MIN))).sum()
-                bits = bits - torch.log2(density.likelihood(z_soft)).sum()
-                x_soft = model._synthesis(v_soft + mu, quality)
-                loss = bits / pixels + lam * torch.mean((x_soft.float() - x) ** 2)
+                likelihoods = {"y": gaussian_likelihood(v_soft, lower_bound(scales, SCALE_MIN)),
+                               "z": density.likelihood(z_soft)}
+                out = {"x_hat": model._synthesis(v_soft + mu, quality), "likelihoods": likelihoods}
+                loss = rd_loss(out, x, lam)["loss"]
             y.grad, z.grad = torch.autograd.grad(loss, [y, z])  # no gradients for the weights
             opt.step()
     return y.detach(), z.detach()

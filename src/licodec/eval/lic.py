@@ -75,7 +75,8 @@ def lic_codec(model: str | None) -> Codec:
     from licodec import api
     from licodec.models.weights import read_weights
 
-    name, refine = split_refine(resolve_model(model))
+    resolved = resolve_model(model)
+    name, refine = split_refine(resolved)
     weights = name if _is_file(name) else None
     if model_loader is not None:
         if name not in _NETS:
@@ -100,7 +101,7 @@ def lic_codec(model: str | None) -> Codec:
     label = f"licodec {Path(name).stem}" if weights else f"licodec {name}"
     options = (", weights=FILE" if weights else "") + (f", refine={refine}" if refine else "")
     return Codec(
-        name=f"{LIC_PREFIX}:{name}" + (f"+refine{refine}" if refine else ""),
+        name=f"{LIC_PREFIX}:{resolved}",
         label=label + (f" + refine {refine}" if refine else ""), setting_name="quality",
         default_settings=defaults, setting_range=(float(lo), float(hi)), suffix="lic",
         description=f"licodec.compress(model='{arch}', quality=q{options}); complete .lic file",

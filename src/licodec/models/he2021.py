@@ -45,8 +45,8 @@ class CheckerboardContext(MeanScaleHyperprior):
     """
 
     name = "he2021-checkerboard"
-    supports_refine = False  # ŷ depends on the coding order through the context model
     paper = "He et al., Checkerboard context model for efficient learned image compression, CVPR 2021"
+    supports_refine = False  # ŷ depends on the coding order through the context model
 
     def __init__(self, N: int = 192, M: int = 192, **kw: Any):
         super().__init__(N, M, **kw)
