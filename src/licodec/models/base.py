@@ -216,12 +216,11 @@ class HyperpriorModel(CompressionModel):
         self._check_input(x, single=True)
         self.check_refine(refine)
         y, q = self._analysis(x, quality)
-        z = self.h_a(self._hyper_in(y))
+        z_hat = self.z_density.quantize(self.h_a(self._hyper_in(y)))
         if refine:
             from licodec.refine import refine_latents
 
-            y, z = refine_latents(self, x, y, z, q, refine)
-        z_hat = self.z_density.quantize(z)
+            y = refine_latents(self, x, y, z_hat, q, refine)
         z_enc, y_enc = SymbolEncoder(), SymbolEncoder()
         self.z_density.compress(z_hat, z_enc)
         y_hat = self._compress_y(y, z_hat, y_enc)
