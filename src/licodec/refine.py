@@ -88,8 +88,8 @@ def refine_latents(model: HyperpriorModel, x: Tensor, y: Tensor, z_hat: Tensor, 
     parameters of the coded hyper-latent ``z_hat``; ``quality`` is the (1,) quality tensor that
     gave y, and sets λ.
 
-    The result is deterministic for given inputs, ``steps`` and ``seed`` on one machine."""
-    model.check_refine(steps)
+    ``steps`` is validated by the caller (the model's ``compress``). The result is deterministic
+    for given inputs, ``steps`` and ``seed`` on one machine."""
     if steps == 0:
         return y
     gen = torch.Generator().manual_seed(seed)
