@@ -7,7 +7,7 @@ another (a learning-rate decay, a recipe variant) shows where it leaves the main
 (``from_step``).
 
     python benchmarks/plot_training.py checkpoints/mbt2018-mean-vr docs/results/lr_decay.csv \\
-        --labels "main run (constant lr)" --out docs/results/training_progress.png
+        --labels "main run" --out docs/results/training_progress.png
 """
 
 from __future__ import annotations
