@@ -36,7 +36,8 @@ def _floats(text: str) -> tuple[float, ...]:
 @click.option("--val-every", type=int, default=2000, show_default=True)
 @click.option("--hours", type=float, default=0.0, help="Stop (validate, checkpoint) after this much training time.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--init", type=click.Path(), default=None, help="Start from these weights (safetensors).")
+@click.option("--init", type=click.Path(), default=None, help="Start from these weights (safetensors); a model it grows from "
+              "(mbt2018-mean for he2021-checkerboard) starts it coding exactly like that model.")
 @click.option("--config", "model_config", default=None, help='Model constructor JSON, e.g. \'{"N": 192, "M": 320}\'.')
 @click.option("--out", required=True, type=click.Path(), help="Run folder (checkpoints, logs, weights).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out exactly where it stopped.")

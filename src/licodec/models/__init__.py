@@ -67,7 +67,9 @@ def create(name: str, quality: float | None = None, pretrained: bool = True,
            weights: str | os.PathLike | None = None, **config: Any) -> CompressionModel:
     """Build model ``name``. ``pretrained`` loads the weights shipped in the package (error if
     none ship); ``weights`` loads a safetensors file instead. ``quality`` sets the default
-    quality used when compress/forward get none. Returns the model in eval mode."""
+    quality used when compress/forward get none. Weights of a model in ``name``'s ``grows_from``
+    (e.g. ``mbt2018-mean`` for ``he2021-checkerboard``) start the larger model where the smaller
+    one stands (:meth:`CompressionModel.grow`). Returns the model in eval mode."""
     cls = model_class(name)
     entry = _REGISTRY[name]
     path = Path(weights) if weights is not None else (shipped_weights(name) if pretrained else None)
@@ -75,9 +77,11 @@ def create(name: str, quality: float | None = None, pretrained: bool = True,
         raise WeightsError(f"no trained weights ship for '{name}': pass pretrained=False or a weights file")
     kwargs = dict(entry.kwargs)
     tensors = None
+    grow = False
     if path is not None:
         tensors, meta = read_weights(path)
-        if meta.get("model") != name:
+        grow = meta.get("model") in cls.grows_from
+        if meta.get("model") != name and not grow:
             raise WeightsError(f"{path.name} holds weights for '{meta.get('model')}', not '{name}'")
         kwargs.update(meta["config"])
     kwargs.update(config)
@@ -88,7 +92,9 @@ def create(name: str, quality: float | None = None, pretrained: bool = True,
     except TypeError as exc:
         raise WeightsError(f"configuration does not fit '{name}': {exc}") from None
     if tensors is not None:
-        load_state(model, tensors, source=path.name)
+        load_state(model, tensors, source=path.name, partial=grow)
+        if grow:
+            model.grow()
     if quality is not None:
         model.quality_tensor(quality, 1)  # validates
         model._default_quality = float(quality)

@@ -87,6 +87,9 @@ class CompressionModel(nn.Module):
     downsample: ClassVar[int] = 64
     #: Whether ``compress(..., refine=N)`` can refine this model's latents (:mod:`licodec.refine`).
     supports_refine: ClassVar[bool] = False
+    #: Registry names of smaller models this one can start from: ``models.create`` loads their
+    #: tensors into it and :meth:`grow` initializes the rest.
+    grows_from: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, N: int, M: int, lambdas: tuple[float, ...] = LAMBDAS_MSE, compat: str | None = None):
         super().__init__()
@@ -160,6 +163,10 @@ class CompressionModel(nn.Module):
 
     def decompress(self, strings: list[bytes], shape: tuple[int, int], quality: float | None = None) -> dict[str, Any]:
         raise NotImplementedError
+
+    def grow(self) -> None:
+        """Initialize what a model of ``grows_from`` lacks, after its tensors are loaded."""
+        raise NotImplementedError(f"{self.name} does not grow from another model")
 
     # -- coding tables ----------------------------------------------------------------------------
     def update_tables(self) -> None:

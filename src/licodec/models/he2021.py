@@ -48,8 +48,11 @@ class CheckerboardContext(MeanScaleHyperprior):
     paper = "He et al., Checkerboard context model for efficient learned image compression, CVPR 2021"
     supports_refine = False  # ŷ depends on the coding order through the context model
 
-    def __init__(self, N: int = 192, M: int = 192, **kw: Any):
+    grows_from = ("mbt2018-mean",)
+
+    def __init__(self, N: int = 192, M: int = 192, residual: bool = False, **kw: Any):
         super().__init__(N, M, **kw)
+        self.residual = residual
         self.context_prediction = MaskedExactConv2d(M, 2 * M, 5, mask="checkerboard")
         self.entropy_parameters = nn.Sequential(
             ExactConv2d(M * 12 // 3, M * 10 // 3, 1), nn.ReLU(),
@@ -57,11 +60,33 @@ class CheckerboardContext(MeanScaleHyperprior):
             ExactConv2d(M * 8 // 3, M * 6 // 3, 1),
         )
 
+    def config(self) -> dict[str, Any]:
+        cfg = super().config()
+        if self.residual:
+            cfg["residual"] = True
+        return cfg
+
+    def grow(self) -> None:
+        """Start from a trained ``mbt2018-mean`` (its tensors already loaded): (σ, μ) becomes
+        ψ + g_ep(ψ, ctx) with g_ep's last layer at zero, so the model first codes exactly like
+        the mean-scale hyperprior and training adds what the context is worth
+        (function-preserving growth: Chen, Goodfellow & Shlens, "Net2Net", ICLR 2016; the
+        zero-initialized residual branch as in Goyal et al., arXiv:1706.02677, sec. 5.1)."""
+        self.residual = True
+        last = self.entropy_parameters[-1]
+        with torch.no_grad():
+            last.weight.zero_()
+            last.bias.zero_()
+
     def _ep(self, psi: Tensor, ctx: Tensor | None) -> tuple[Tensor, Tensor]:
-        """(σ, μ) = g_ep(ψ, ctx); ``ctx=None`` is the anchors' zero context."""
+        """(σ, μ) = g_ep(ψ, ctx), plus ψ in a grown model; ``ctx=None`` is the anchors' zero
+        context. Sums of grid values are exact, so the residual keeps coding bit-exact."""
         if ctx is None:
             ctx = torch.zeros_like(psi)
-        scales, means = self.entropy_parameters(torch.cat([psi, ctx], dim=1)).chunk(2, dim=1)
+        params = self.entropy_parameters(torch.cat([psi, ctx], dim=1))
+        if self.residual:
+            params = params + psi
+        scales, means = params.chunk(2, dim=1)
         return scales, means
 
     # -- the entropy model of ŷ ----------------------------------------------------------------

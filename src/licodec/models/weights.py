@@ -75,10 +75,12 @@ def read_weights(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict
     return tensors, meta
 
 
-def load_state(model: torch.nn.Module, tensors: dict[str, torch.Tensor], source: str = "weights") -> None:
-    """Load ``tensors`` into ``model`` (upcasting fp16), with a clear error on any mismatch."""
+def load_state(model: torch.nn.Module, tensors: dict[str, torch.Tensor], source: str = "weights",
+               partial: bool = False) -> None:
+    """Load ``tensors`` into ``model`` (upcasting fp16), with a clear error on any mismatch;
+    ``partial`` lets the model have tensors the file lacks (they keep their values)."""
     own = model.state_dict()
-    missing = sorted(set(own) - set(tensors))
+    missing = [] if partial else sorted(set(own) - set(tensors))
     unexpected = sorted(set(tensors) - set(own))
     if missing or unexpected:
         raise WeightsError(f"{source} do not fit {getattr(model, 'name', 'the model')}: "
@@ -87,4 +89,4 @@ def load_state(model: torch.nn.Module, tensors: dict[str, torch.Tensor], source:
         if t.shape != own[k].shape and not k.endswith("_pmf"):
             raise WeightsError(f"{source} do not fit {getattr(model, 'name', 'the model')}: "
                                f"{k} has shape {tuple(t.shape)}, expected {tuple(own[k].shape)}")
-    model.load_state_dict({k: t.to(own[k].dtype) for k, t in tensors.items()})
+    model.load_state_dict({k: t.to(own[k].dtype) for k, t in tensors.items()}, strict=not partial)

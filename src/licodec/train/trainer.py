@@ -150,7 +150,12 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         np.random.seed(cfg.seed)
         self.device = torch.device("cuda", self.rank % max(1, torch.cuda.device_count())) if torch.cuda.is_available() else torch.device("cpu")
+        if resume and (self.run / "checkpoint.json").is_file():  # e.g. a grown model's residual
+            saved = json.loads((self.run / "checkpoint.json").read_text()).get("config", {})
+            cfg.model_config = {**saved.get("model_config", {}), **cfg.model_config}
         self.net = build_model(cfg).to(self.device)
+        # the constructor arguments as built (from --init's weights, or grown from them)
+        cfg.model_config = {k: v for k, v in self.net.config().items() if k != "lambdas"}
         self.net.train()
         if cfg.channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
