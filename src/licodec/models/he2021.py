@@ -71,7 +71,7 @@ class CheckerboardContext(MeanScaleHyperprior):
         ψ + g_ep(ψ, ctx) with g_ep's last layer at zero, so the model first codes exactly like
         the mean-scale hyperprior and training adds what the context is worth
         (function-preserving growth: Chen, Goodfellow & Shlens, "Net2Net", ICLR 2016; the
-        zero-initialized residual branch as in Goyal et al., arXiv:1706.02677, sec. 5.1)."""
+        zero-initialized residual branch as in Goyal et al., arXiv:1706.02677)."""
         self.residual = True
         last = self.entropy_parameters[-1]
         with torch.no_grad():
