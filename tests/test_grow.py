@@ -5,6 +5,7 @@ import warnings
 
 import pytest
 import torch
+from PIL import Image
 
 from exactness import check_cross_process, check_roundtrip, random_model, test_image
 from licodec import models
@@ -75,10 +76,7 @@ def test_training_a_grown_model_records_and_resumes_its_config(source, tmp_path)
     _, path = source
     data = tmp_path / "data"
     data.mkdir()
-    test_png = data / "a.png"
-    from PIL import Image
-
-    Image.fromarray((test_image(96, 96)[0].permute(1, 2, 0).numpy() * 255).astype("uint8")).save(test_png)
+    Image.fromarray((test_image(96, 96)[0].permute(1, 2, 0).numpy() * 255).astype("uint8")).save(data / "a.png")
     run = tmp_path / "run"
     base = dict(model="he2021-checkerboard", data=str(data), out=str(run), batch=2, patch=64, warmup=1,
                 val_every=0, checkpoint_minutes=60, progress=False, threads=1)
