@@ -30,6 +30,23 @@ def random_model(name: str, seed: int = 0, **config) -> models.CompressionModel:
     return net
 
 
+def liven(net: models.CompressionModel) -> models.CompressionModel:
+    """Make a random-weight model's latents look like a trained one's, in place: untrained GDN
+    transforms give |y| << 1 (every symbol 0) and σ at the table floor, which would test nothing.
+    Scale y up (std ≈ 2) and lift σ (bias +2 on the layer that outputs it) so symbols spread over
+    several values and the tables vary."""
+    if net.name == "ms2020":
+        sigma_biases = [t[-1].bias for t in net.cc_scale]
+    else:
+        last = net.h_s[-1] if net.name == "mbt2018-mean" else net.entropy_parameters[-1]
+        sigma_biases = [last.bias[: net.M]]  # σ is the first M outputs
+    with torch.no_grad():
+        net.g_a[-1].weight.mul_(100.0)
+        for bias in sigma_biases:
+            bias += 2.0
+    return net
+
+
 def test_image(h: int = 128, w: int = 192, seed: int = 0) -> torch.Tensor:
     """A smooth random image with some texture (not pure noise, so rates are realistic)."""
     g = torch.Generator().manual_seed(seed)

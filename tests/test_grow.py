@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from exactness import check_cross_process, check_roundtrip, random_model, test_image
+from exactness import check_cross_process, check_roundtrip, liven, random_model, test_image
 from licodec import models
 from licodec.errors import WeightsError
 from licodec.train.loss import rd_loss
@@ -18,11 +18,8 @@ TINY = {"N": 8, "M": 12}
 
 @pytest.fixture
 def source(tmp_path):
-    """A saved mbt2018-mean whose latents use several symbols (see ``lively_model``)."""
-    net = random_model("mbt2018-mean", **TINY)
-    with torch.no_grad():
-        net.g_a[-1].weight.mul_(100.0)
-        net.h_s[-1].bias[: net.M] += 2.0
+    """A saved mbt2018-mean whose latents use several symbols (see ``liven``)."""
+    net = liven(random_model("mbt2018-mean", **TINY))
     path = tmp_path / "mbt2018-mean.safetensors"
     models.save_weights(net, path)
     return net, path
