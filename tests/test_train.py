@@ -160,6 +160,10 @@ def test_cli_train_and_bad_options(data_dir, tmp_path):
         r = CliRunner().invoke(main, ["train", "--model", "bls2017", "--data", str(data_dir), "--steps", "1",
                                       "--out", str(tmp_path / "bad"), "--quiet", *args])
         assert r.exit_code == 2 and msg in r.output, (args, r.output)
+    r = CliRunner().invoke(main, ["train", "--model", "elic2022", "--compile", "--data", str(data_dir), "--steps", "1",
+                                  "--out", str(tmp_path / "bad"), "--quiet"])
+    assert r.exit_code == 2 and "--compile is not available for elic2022" in r.output, r.output
+    assert not (tmp_path / "bad").exists()
     r = CliRunner().invoke(main, ["train", "--model", "bls2017", "--data", str(tmp_path / "none"), "--steps", "1", "--out", str(out)])
     assert r.exit_code == 2 and "not a directory" in r.output
 

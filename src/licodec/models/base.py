@@ -90,6 +90,8 @@ class CompressionModel(nn.Module):
     #: Registry names of smaller models this one can start from: ``models.create`` loads their
     #: tensors into it and :meth:`grow` initializes the rest.
     grows_from: ClassVar[tuple[str, ...]] = ()
+    #: Whether ``lic train --compile`` (torch.compile) can train this model.
+    compiles: ClassVar[bool] = True
 
     def __init__(self, N: int, M: int, lambdas: tuple[float, ...] = LAMBDAS_MSE, compat: str | None = None):
         super().__init__()

@@ -89,6 +89,9 @@ class TrainConfig:
             raise InvalidOptionError("lambdas must be increasing (quality 1 = lowest rate)")
         if self.metric not in ("mse", "ms-ssim"):
             raise InvalidOptionError("metric must be 'mse' or 'ms-ssim'")
+        if self.compile and not models.model_class(self.model).compiles:
+            raise InvalidOptionError(f"--compile is not available for {self.model} (torch.compile aborts in its "
+                                     "backward pass); train it without --compile")
 
 
 def lr_at(cfg: TrainConfig, step: int) -> float:
