@@ -38,7 +38,8 @@ def liven(net: models.CompressionModel) -> models.CompressionModel:
     if net.name == "ms2020":
         sigma_biases = [t[-1].bias for t in net.cc_scale]
     else:
-        last = net.h_s[-1] if net.name == "mbt2018-mean" else net.entropy_parameters[-1]
+        layers = net.h_s if net.name in ("bmshj2018-hyperprior", "mbt2018-mean") else net.entropy_parameters
+        last = [m for m in layers if getattr(m, "bias", None) is not None][-1]
         sigma_biases = [last.bias[: net.M]]  # σ is the first M outputs
     with torch.no_grad():
         net.g_a[-1].weight.mul_(100.0)

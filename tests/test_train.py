@@ -184,8 +184,13 @@ def test_export_average_or_raw_weights(data_dir, tmp_path):
         weight = next(k for k in state if k.endswith("weight") and not k.startswith("gain"))
         assert torch.equal(state[weight], tensors[prefix + weight]), (flags, weight)
     assert not torch.equal(tensors["ema." + weight], tensors["model." + weight])  # the two differ
+    packed = tmp_path / "packed"  # a packed run (as committed) has no weights.safetensors
+    assert CliRunner().invoke(main, ["pack", str(run), "-o", str(packed)]).exit_code == 0
+    r = CliRunner().invoke(main, ["export", str(packed), "-o", str(tmp_path / "p.safetensors"), "--raw"])
+    assert r.exit_code == 0, r.output
+    assert torch.equal(models.load(tmp_path / "p.safetensors").state_dict()[weight], tensors["model." + weight])
     r = CliRunner().invoke(main, ["export", str(tmp_path), "-o", str(tmp_path / "x.safetensors")])
-    assert r.exit_code == 2 and "no weights.safetensors" in r.output and not (tmp_path / "x.safetensors").exists()
+    assert r.exit_code == 2 and "no checkpoint" in r.output and not (tmp_path / "x.safetensors").exists()
 
 
 def test_distributed_replicas_stay_identical(data_dir, tmp_path):

@@ -37,7 +37,8 @@ def _floats(text: str) -> tuple[float, ...]:
 @click.option("--hours", type=float, default=0.0, help="Stop (validate, checkpoint) after this much training time.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--init", type=click.Path(), default=None, help="Start from these weights (safetensors); a model it grows from "
-              "(mbt2018-mean for he2021-checkerboard) starts it coding exactly like that model.")
+              "(mbt2018-mean for he2021-checkerboard) starts it coding exactly like that model, and the same model "
+              "with fewer channels (--config with larger N, M) starts it reconstructing exactly like that one.")
 @click.option("--config", "model_config", default=None, help='Model constructor JSON, e.g. \'{"N": 192, "M": 320}\'.')
 @click.option("--out", required=True, type=click.Path(), help="Run folder (checkpoints, logs, weights).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out exactly where it stopped.")
@@ -76,31 +77,28 @@ def train(model_name, data, val, lam, lambdas, steps, batch, patch, lr, warmup, 
 def export(run, output, fp16, raw):
     """Export a training run's weights (the moving average by default), with fresh coding tables,
     as a weights file."""
-    import json
     from pathlib import Path
 
     from licodec import models
     from licodec.models.weights import load_state
+    from licodec.train.checkpoint import ema_state, read_checkpoint, section
 
     run = Path(run)
-    src = run / "weights.safetensors"
-    if not src.is_file():
-        raise InvalidOptionError(f"{run} has no weights.safetensors (is it a training run folder?)")
-    net = models.load(src)
-    if raw:
-        from licodec.train.checkpoint import read_checkpoint, section
-
-        load_state(net, section(read_checkpoint(run)[0], "model."), source=f"{run} checkpoint")
+    if not (run / "checkpoint.json").is_file():
+        raise InvalidOptionError(f"{run} has no checkpoint (is it a training run folder?)")
+    tensors, info = read_checkpoint(run)
+    cfg = info.get("config", {})
+    net = models.create(cfg.get("model", ""), pretrained=False, lambdas=tuple(cfg.get("lambdas", ())),
+                        **cfg.get("model_config", {}))
+    state = section(tensors, "model.")
+    if not raw:
+        state.update(ema_state(tensors))
+    load_state(net, state, source=f"{run} checkpoint")
     net.update_tables()
-    card = {}
-    info_path = run / "checkpoint.json"
-    if info_path.is_file():
-        info = json.loads(info_path.read_text())
-        cfg = info.get("config", {})
-        card = {"steps": str(info.get("step")), "train_hours": f"{info.get('elapsed_s', 0) / 3600:.2f}",
-                "patch": str(cfg.get("patch")), "batch": str(cfg.get("batch")), "lr": str(cfg.get("lr")),
-                "metric": str(cfg.get("metric")), "data": Path(str(cfg.get("data"))).name,
-                "weights": "raw" if raw else "moving average"}
+    card = {"steps": str(info.get("step")), "train_hours": f"{info.get('elapsed_s', 0) / 3600:.2f}",
+            "patch": str(cfg.get("patch")), "batch": str(cfg.get("batch")), "lr": str(cfg.get("lr")),
+            "metric": str(cfg.get("metric")), "data": Path(str(cfg.get("data"))).name,
+            "weights": "raw" if raw else "moving average"}
     if fp16:
         # Round-trip through half precision first, so the exported tables match the weights that ship.
         load_state(net, {k: (v.half() if v.is_floating_point() and not k.endswith("_pmf") else v)

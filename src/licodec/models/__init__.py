@@ -17,6 +17,7 @@ from typing import Any
 from licodec.errors import UnknownModelError, WeightsError
 from licodec.models.base import LAMBDAS_MSE, CompressionModel
 from licodec.models.weights import load_state, read_weights, save_weights, state_digest
+from licodec.models.widen import widen
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 DEFAULT = "mbt2018-mean"
@@ -69,7 +70,9 @@ def create(name: str, quality: float | None = None, pretrained: bool = True,
     none ship); ``weights`` loads a safetensors file instead. ``quality`` sets the default
     quality used when compress/forward get none. Weights of a model in ``name``'s ``grows_from``
     (e.g. ``mbt2018-mean`` for ``he2021-checkerboard``) start the larger model where the smaller
-    one stands (:meth:`CompressionModel.grow`). Returns the model in eval mode."""
+    one stands (:meth:`CompressionModel.grow`), and so do weights of the same model with fewer
+channels when ``config`` asks for more N or M (:func:`licodec.models.widen.widen`). Returns the
+model in eval mode."""
     cls = model_class(name)
     entry = _REGISTRY[name]
     path = Path(weights) if weights is not None else (shipped_weights(name) if pretrained else None)
@@ -77,13 +80,14 @@ def create(name: str, quality: float | None = None, pretrained: bool = True,
         raise WeightsError(f"no trained weights ship for '{name}': pass pretrained=False or a weights file")
     kwargs = dict(entry.kwargs)
     tensors = None
-    grow = False
+    grow = wide = False
     if path is not None:
         tensors, meta = read_weights(path)
         grow = meta.get("model") in cls.grows_from
         if meta.get("model") != name and not grow:
             raise WeightsError(f"{path.name} holds weights for '{meta.get('model')}', not '{name}'")
         kwargs.update(meta["config"])
+        wide = any(k in ("N", "M") and v != meta["config"].get(k) for k, v in config.items())
     kwargs.update(config)
     if "lambdas" in kwargs:
         kwargs["lambdas"] = tuple(kwargs["lambdas"])
@@ -91,7 +95,9 @@ def create(name: str, quality: float | None = None, pretrained: bool = True,
         model = cls(**kwargs)
     except TypeError as exc:
         raise WeightsError(f"configuration does not fit '{name}': {exc}") from None
-    if tensors is not None:
+    if wide:
+        widen(model, tensors, source=path.name)
+    elif tensors is not None:
         load_state(model, tensors, source=path.name, partial=grow)
         if grow:
             model.grow()

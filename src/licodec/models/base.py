@@ -170,6 +170,12 @@ class CompressionModel(nn.Module):
         """Initialize what a model of ``grows_from`` lacks, after its tensors are loaded."""
         raise NotImplementedError(f"{self.name} does not grow from another model")
 
+    def widening_chunks(self) -> dict[str, int] | None:
+        """How :func:`licodec.models.widen.widen` starts this model, with more channels, from a
+        narrower one: the layers whose output is several equal chunks (e.g. ``{"h_s.4": 2}`` for
+        [σ; μ]), or ``None`` if the model cannot widen (a layer reads concatenated inputs)."""
+        return None
+
     # -- coding tables ----------------------------------------------------------------------------
     def update_tables(self) -> None:
         """Rebuild every factorized coding table from the current parameters (after training)."""

@@ -26,6 +26,9 @@ class FactorizedPrior(CompressionModel):
         self.g_s = synthesis(N, M)
         self.density = self._factorized(M)
 
+    def widening_chunks(self) -> dict[str, int] | None:
+        return {}
+
     def forward(self, x: Tensor, quality: float | Tensor | None = None) -> dict[str, Any]:
         y, q = self._analysis(x, quality)
         y_hat, y_lik = self.density(y)

@@ -32,6 +32,9 @@ class ScaleHyperprior(HyperpriorModel):
         self.z_density = self._factorized(N)
         self.gaussian = GaussianConditional()
 
+    def widening_chunks(self) -> dict[str, int] | None:
+        return {}
+
     def _hyper_in(self, y: Tensor) -> Tensor:
         return torch.abs(y)
 

@@ -78,6 +78,9 @@ class CheckerboardContext(MeanScaleHyperprior):
             last.weight.zero_()
             last.bias.zero_()
 
+    def widening_chunks(self) -> dict[str, int] | None:
+        return None  # g_ep reads [ψ; ctx] concatenated
+
     def _ep(self, psi: Tensor, ctx: Tensor | None) -> tuple[Tensor, Tensor]:
         """(σ, μ) = g_ep(ψ, ctx), plus ψ in a grown model; ``ctx=None`` is the anchors' zero
         context. Sums of grid values are exact, so the residual keeps coding bit-exact."""

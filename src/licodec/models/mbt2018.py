@@ -34,6 +34,9 @@ class MeanScaleHyperprior(ScaleHyperprior):
         self.h_a = hyper_analysis(N, M, leaky=True)
         self.h_s = hyper_synthesis_mean_scale(N, M, leaky=self.compat == "compressai")
 
+    def widening_chunks(self) -> dict[str, int] | None:
+        return {f"h_s.{len(self.h_s) - 1}": 2}  # [σ; μ]
+
     def _hyper_in(self, y: Tensor) -> Tensor:
         return y
 
@@ -97,6 +100,9 @@ class JointAutoregressiveHierarchicalPriors(MeanScaleHyperprior):
         type-A context (c = k // 2). Every context tap (Δi, Δj) has Δi < 0 and |Δj| ≤ c, or
         Δi = 0 and Δj < 0, so it lies in an earlier step; positions within a step are ordered by row."""
         return wavefront(h, w, self.context_prediction.kernel_size[0] // 2)
+
+    def widening_chunks(self) -> dict[str, int] | None:
+        return None  # g_ep reads [ψ; φ] concatenated
 
     def _sequential(self, psi: Tensor, y: Tensor | None = None, decoder: SymbolDecoder | None = None
                     ) -> tuple[Tensor, np.ndarray, np.ndarray]:

@@ -75,14 +75,20 @@ def section(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Te
     return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
 
 
+def ema_state(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The moving average of the weights in checkpoint ``tensors`` (fp32; packs store it as a
+    bf16 difference from the model)."""
+    model = section(tensors, "model.")
+    ema = {k: v.float() for k, v in section(tensors, "ema.").items()}
+    ema.update({k: model[k].float() + v.float() for k, v in section(tensors, "ema_diff.").items()})
+    return ema
+
+
 def load_checkpoint(run: Path, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Restore model, optimizer and RNG states in place; returns (ema tensors, metadata)."""
     tensors, info = read_checkpoint(run)
     model.load_state_dict(section(tensors, "model."))
-    ema = {k: v.float() for k, v in section(tensors, "ema.").items()}
-    model_state = model.state_dict()
-    ema.update({k: model_state[k].detach().float() + v.float()  # packs: EMA as a delta
-                for k, v in section(tensors, "ema_diff.").items()})
+    ema = ema_state(tensors)
     state: dict[int, dict[str, Any]] = {}
     for k, v in tensors.items():
         if k.startswith("opt."):
