@@ -71,8 +71,8 @@ def create(name: str, quality: float | None = None, pretrained: bool = True,
     quality used when compress/forward get none. Weights of a model in ``name``'s ``grows_from``
     (e.g. ``mbt2018-mean`` for ``he2021-checkerboard``) start the larger model where the smaller
     one stands (:meth:`CompressionModel.grow`), and so do weights of the same model with fewer
-channels when ``config`` asks for more N or M (:func:`licodec.models.widen.widen`). Returns the
-model in eval mode."""
+    channels when ``config`` asks for more N or M (:func:`licodec.models.widen.widen`). Returns
+    the model in eval mode."""
     cls = model_class(name)
     entry = _REGISTRY[name]
     path = Path(weights) if weights is not None else (shipped_weights(name) if pretrained else None)
