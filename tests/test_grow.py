@@ -1,17 +1,14 @@
 """Growing a context model from a trained mean-scale hyperprior: it starts out coding exactly like
 its source, stays bit-exact once its context is trained, and survives saving and resuming."""
 
-import warnings
-
 import pytest
 import torch
-from PIL import Image
 
 from exactness import check_cross_process, check_roundtrip, liven, random_model, test_image
+from init_runs import train_then_resume
 from licodec import models
 from licodec.errors import WeightsError
 from licodec.train.loss import rd_loss
-from licodec.train.trainer import TrainConfig, Trainer
 
 TINY = {"N": 8, "M": 12}
 
@@ -71,16 +68,7 @@ def test_only_listed_models_grow(tmp_path):
 
 def test_training_a_grown_model_records_and_resumes_its_config(source, tmp_path):
     _, path = source
-    data = tmp_path / "data"
-    data.mkdir()
-    Image.fromarray((test_image(96, 96)[0].permute(1, 2, 0).numpy() * 255).astype("uint8")).save(data / "a.png")
-    run = tmp_path / "run"
-    base = dict(model="he2021-checkerboard", data=str(data), out=str(run), batch=2, patch=64, warmup=1,
-                val_every=0, checkpoint_minutes=60, progress=False, threads=1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        Trainer(TrainConfig(steps=2, init=str(path), **base)).fit()
-        resumed = Trainer(TrainConfig(steps=3, **base), resume=True)  # no --init: the checkpoint knows
+    resumed, run = train_then_resume("he2021-checkerboard", path, tmp_path)  # no --init on resume
     assert resumed.net.residual and resumed.step == 2
     exported = models.load(run / "weights.safetensors")
     assert exported.name == "he2021-checkerboard" and exported.residual and exported.N == TINY["N"]

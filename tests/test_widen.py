@@ -2,17 +2,14 @@
 source did, its new units learn from the first step, it codes bit-exactly, and training records
 and resumes its width."""
 
-import warnings
-
 import pytest
 import torch
-from PIL import Image
 
 from exactness import check_roundtrip, liven, random_model, test_image
+from init_runs import train_then_resume
 from licodec import models
 from licodec.errors import WeightsError
 from licodec.train.loss import rd_loss
-from licodec.train.trainer import TrainConfig, Trainer
 
 NARROW = {"N": 8, "M": 12}
 WIDE = {"N": 12, "M": 16}
@@ -75,15 +72,6 @@ def test_what_cannot_widen_is_refused(source, tmp_path):
 
 def test_training_a_wide_model_records_and_resumes_its_width(source, tmp_path):
     src, path = source
-    data = tmp_path / "data"
-    data.mkdir()
-    Image.fromarray((test_image(96, 96)[0].permute(1, 2, 0).numpy() * 255).astype("uint8")).save(data / "a.png")
-    run = tmp_path / "run"
-    base = dict(model=src.name, data=str(data), out=str(run), batch=2, patch=64, warmup=1,
-                val_every=0, checkpoint_minutes=60, progress=False, threads=1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        Trainer(TrainConfig(steps=2, init=str(path), model_config=dict(WIDE), **base)).fit()
-        resumed = Trainer(TrainConfig(steps=3, **base), resume=True)
+    resumed, run = train_then_resume(src.name, path, tmp_path, **WIDE)
     assert (resumed.net.N, resumed.net.M) == (WIDE["N"], WIDE["M"]) and resumed.step == 2
     assert models.load(run / "weights.safetensors").M == WIDE["M"]
