@@ -202,6 +202,13 @@ class Trainer:
         net.update_tables()
         return net
 
+    def close(self) -> None:
+        """Leave the process group of a distributed run; exiting without it can abort the process
+        while gloo's threads are still up."""
+        if self.world > 1 and dist.is_initialized():
+            dist.barrier()  # no rank leaves while another still writes or gathers
+            dist.destroy_process_group()
+
     def checkpoint(self) -> None:
         if self.rank != 0:
             return
