@@ -63,10 +63,8 @@ def train(model_name, data, val, lam, lambdas, steps, batch, patch, lr, warmup, 
                       threads=threads, seed=seed, bf16=not no_bf16, compile=use_compile, checkpoint_minutes=checkpoint_minutes,
                       val_every=val_every, hours=hours, init=init, model_config=extra, progress=not quiet)
     trainer = Trainer(cfg, resume=resume)
-    try:
-        trainer.fit()
-    finally:
-        trainer.close()
+    trainer.fit()
+    trainer.close()  # not on an error: a barrier there would wait for ranks still training
     if trainer.rank == 0:
         click.echo(f"step {trainer.step}: checkpoint and weights in {out}")
 
