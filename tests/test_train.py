@@ -205,6 +205,40 @@ def test_distributed_replicas_stay_identical(data_dir, tmp_path):
     assert rep["step"] == 3 and len(rep["digests"]) == 2 and len(set(rep["digests"])) == 1
 
 
+STOP_ONE_RANK = """
+import json, os, signal, sys
+from licodec.train.trainer import TrainConfig, Trainer
+t = Trainer(TrainConfig(**json.loads(sys.argv[1])))
+if t.rank == 1:  # a signal that reaches one rank only, during its second step
+    step = t.optimizer.step
+    def step_then_signal(*args, **kwargs):
+        out = step(*args, **kwargs)
+        if t.step == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+        return out
+    t.optimizer.step = step_then_signal
+t.fit()
+t.close()
+"""
+
+
+def test_distributed_ranks_stop_together(data_dir, tmp_path):
+    """A stop seen by one rank stops every rank at the same step (else the others wait in a collective)."""
+    out = tmp_path / "ddp"
+    script = tmp_path / "stop_one_rank.py"
+    script.write_text(STOP_ONE_RANK)
+    config = dict(model="bmshj2018-hyperprior", data=str(data_dir), out=str(out), steps=50, batch=2, patch=64,
+                  warmup=2, val_every=0, model_config=TINY, progress=False, threads=1)
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(script),
+           json.dumps(config)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rep = json.loads((out / "replicas.json").read_text())
+    assert rep["step"] == 2 and len(set(rep["digests"])) == 1
+    assert json.loads((out / "checkpoint.json").read_text())["step"] == 2
+
+
 def test_packed_checkpoint_resumes(data_dir, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -202,6 +202,17 @@ class Trainer:
         net.update_tables()
         return net
 
+    def _agree_to_stop(self) -> tuple[bool, bool]:
+        """(stopped by a signal, time limit reached), agreed by every rank. A signal can reach one rank
+        only, or ranks at different steps, and each rank keeps its own clock; a rank that stops alone
+        leaves the others waiting in the next gradient all-reduce."""
+        flags = [self._stop, bool(self.cfg.hours) and self.elapsed >= self.cfg.hours * 3600]
+        if self.world > 1:
+            t = torch.tensor(flags, dtype=torch.int32, device=self.device)
+            dist.all_reduce(t, op=dist.ReduceOp.MAX)
+            flags = [bool(v) for v in t.tolist()]
+        return flags[0], flags[1]
+
     def close(self) -> None:
         """Leave the process group of a distributed run; exiting without it can abort the process
         while gloo's threads are still up."""
@@ -280,9 +291,11 @@ class Trainer:
         first = self.step
         last_ckpt = time.monotonic()
         t_prev = time.monotonic()
+        out_of_time = False
         try:
-            while self.step < last and not self._stop:
-                if cfg.hours and self.elapsed >= cfg.hours * 3600:
+            while self.step < last:
+                self._stop, out_of_time = self._agree_to_stop()
+                if self._stop or out_of_time:
                     break
                 x = next(batches).to(self.device)
                 if cfg.channels_last:
@@ -324,7 +337,7 @@ class Trainer:
                 if now - last_ckpt > cfg.checkpoint_minutes * 60:
                     self.checkpoint()
                     last_ckpt = t_prev = time.monotonic()
-            ended = self.step >= cfg.steps or (cfg.hours and self.elapsed >= cfg.hours * 3600)
+            ended = self.step >= cfg.steps or out_of_time
             if ended and self.step > first and not self._stop and cfg.val_every and self.step % cfg.val_every:
                 self.validate()  # the run's last point on the RD-vs-hours curve
             self.checkpoint()
