@@ -193,14 +193,19 @@ def test_export_average_or_raw_weights(data_dir, tmp_path):
     assert r.exit_code == 2 and "no checkpoint" in r.output and not (tmp_path / "x.safetensors").exists()
 
 
+def torchrun(*args: str, timeout: int) -> None:
+    """Run ``args`` as 2 CPU ranks under torchrun; the launch must succeed."""
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"),
+                          timeout=timeout)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
 def test_distributed_replicas_stay_identical(data_dir, tmp_path):
     out = tmp_path / "ddp"
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "licodec.train",
-           "--model", "bmshj2018-hyperprior", "--data", str(data_dir), "--steps", "3", "--batch", "2", "--patch", "64",
-           "--warmup", "2", "--out", str(out), "--quiet", "--threads", "1", "--config", json.dumps(TINY)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    torchrun("-m", "licodec.train", "--model", "bmshj2018-hyperprior", "--data", str(data_dir), "--steps", "3",
+             "--batch", "2", "--patch", "64", "--warmup", "2", "--out", str(out), "--quiet", "--threads", "1",
+             "--config", json.dumps(TINY), timeout=600)
     rep = json.loads((out / "replicas.json").read_text())
     assert rep["step"] == 3 and len(rep["digests"]) == 2 and len(set(rep["digests"])) == 1
 
@@ -229,11 +234,7 @@ def test_distributed_ranks_stop_together(data_dir, tmp_path):
     script.write_text(STOP_ONE_RANK)
     config = dict(model="bmshj2018-hyperprior", data=str(data_dir), out=str(out), steps=50, batch=2, patch=64,
                   warmup=2, val_every=0, model_config=TINY, progress=False, threads=1)
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(script),
-           json.dumps(config)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    torchrun(str(script), json.dumps(config), timeout=300)
     rep = json.loads((out / "replicas.json").read_text())
     assert rep["step"] == 2 and len(set(rep["digests"])) == 1
     assert json.loads((out / "checkpoint.json").read_text())["step"] == 2
