@@ -48,6 +48,19 @@ def test_crops_are_a_function_of_the_sample_number(data_dir):
     assert not torch.equal(ds[17], ds[18])
 
 
+def test_downscaled_crops_average_away_fine_detail(tmp_path):
+    d = tmp_path / "stripes"
+    d.mkdir()
+    stripes = np.zeros((256, 256, 3), np.uint8)
+    stripes[:, ::2] = 255  # one-pixel stripes: the finest detail an image holds
+    Image.fromarray(stripes).save(d / "s.png")
+    plain, shrunk = RandomCrops(d, 64), RandomCrops(d, 64, seed=1, downscale=4)
+    a = torch.stack([shrunk[k] for k in range(16)])
+    assert a.shape == (16, 3, 64, 64) and torch.equal(a[5], RandomCrops(d, 64, seed=1, downscale=4)[5])
+    assert torch.equal(a * 255, (a * 255).round())  # 8-bit values, like the images it will code
+    assert plain[0].std() > 0.49 and a.std(dim=(1, 2, 3)).mean() < 0.25
+
+
 def test_unreadable_images_are_skipped_with_a_warning(data_dir):
     ds = RandomCrops(data_dir, 64)
     with pytest.warns(UserWarning, match="skipping unreadable"):
@@ -156,7 +169,7 @@ def test_cli_train_and_bad_options(data_dir, tmp_path):
     assert net.quality_range == (1.0, 2.0)
     for args, msg in [(["--lambda", "0.01", "--lambdas", "0.1,0.2"], "not both"), (["--patch", "100"], "multiple of 64"),
                       (["--lambdas", "0.2,0.1"], "increasing"), (["--lambdas", "0.1,x"], "numbers"),
-                      (["--decay-steps", "-1"], ">= 0")]:
+                      (["--decay-steps", "-1"], ">= 0"), (["--downscale", "0.5"], "between 1 and 8")]:
         r = CliRunner().invoke(main, ["train", "--model", "bls2017", "--data", str(data_dir), "--steps", "1",
                                       "--out", str(tmp_path / "bad"), "--quiet", *args])
         assert r.exit_code == 2 and msg in r.output, (args, r.output)

@@ -23,6 +23,8 @@ def _floats(text: str) -> tuple[float, ...]:
 @click.option("--steps", type=int, required=True)
 @click.option("--batch", type=int, default=16, show_default=True)
 @click.option("--patch", type=int, default=128, show_default=True)
+@click.option("--downscale", type=float, default=1.0, show_default=True,
+              help="Shrink each crop from a square up to this many times --patch (random factor; washes out JPEG artifacts).")
 @click.option("--lr", type=float, default=5e-4, show_default=True)
 @click.option("--warmup", type=int, default=500, show_default=True)
 @click.option("--decay-steps", type=int, default=0, show_default=True,
@@ -43,7 +45,7 @@ def _floats(text: str) -> tuple[float, ...]:
 @click.option("--out", required=True, type=click.Path(), help="Run folder (checkpoints, logs, weights).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out exactly where it stopped.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def train(model_name, data, val, lam, lambdas, steps, batch, patch, lr, warmup, decay_steps, metric, workers, threads,
+def train(model_name, data, val, lam, lambdas, steps, batch, patch, downscale, lr, warmup, decay_steps, metric, workers, threads,
           no_bf16, use_compile, checkpoint_minutes, val_every, hours, seed, init, model_config, out, resume, quiet):
     """Train a model (variable rate with --lambdas, one rate with --lambda)."""
     import json
@@ -59,7 +61,7 @@ def train(model_name, data, val, lam, lambdas, steps, batch, patch, lr, warmup, 
     except json.JSONDecodeError:
         raise InvalidOptionError("--config must be a JSON object") from None
     cfg = TrainConfig(model=model_name, data=data, out=out, steps=steps, lambdas=lams, val=val, batch=batch,
-                      patch=patch, lr=lr, warmup=warmup, decay_steps=decay_steps, metric=metric, workers=workers,
+                      patch=patch, downscale=downscale, lr=lr, warmup=warmup, decay_steps=decay_steps, metric=metric, workers=workers,
                       threads=threads, seed=seed, bf16=not no_bf16, compile=use_compile, checkpoint_minutes=checkpoint_minutes,
                       val_every=val_every, hours=hours, init=init, model_config=extra, progress=not quiet)
     trainer = Trainer(cfg, resume=resume)

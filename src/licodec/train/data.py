@@ -34,11 +34,17 @@ def list_images(root: str | Path) -> list[Path]:
 class RandomCrops(Dataset):
     """``dataset[k]`` is a (3, patch, patch) float crop in [0, 1] drawn with seed (seed, k).
     Images smaller than the patch are padded by edge replication; unreadable files are skipped
-    with a warning."""
+    with a warning.
 
-    def __init__(self, root: str | Path, patch: int, seed: int = 0, cache: bool = True):
+    With ``downscale`` S > 1 each crop covers a square S' times the patch (S' uniform in [1, S],
+    as far as the image allows) shrunk to the patch with an antialiasing filter and rounded to
+    8 bits: the random downsampling Ballé et al. (ICLR 2018, sec. 4) apply to JPEG training
+    images to wash out their compression artifacts."""
+
+    def __init__(self, root: str | Path, patch: int, seed: int = 0, cache: bool = True, downscale: float = 1.0):
         self.files = list_images(root)
         self.patch = patch
+        self.downscale = downscale
         self.seed = seed
         self.cache = cache
         self._images: dict[int, np.ndarray | None] = {}
@@ -69,10 +75,16 @@ class RandomCrops(Dataset):
         else:
             raise InvalidOptionError("no readable training images")
         h, w = arr.shape[:2]
-        p = self.patch
-        top = int(torch.randint(max(h - p, 0) + 1, (1,), generator=g))
-        left = int(torch.randint(max(w - p, 0) + 1, (1,), generator=g))
-        crop = torch.from_numpy(np.array(arr[top : top + p, left : left + p])).permute(2, 0, 1).float() / 255
+        p = r = self.patch
+        if self.downscale > 1:
+            s = 1 + (self.downscale - 1) * float(torch.rand((), generator=g))
+            r = max(p, min(round(p * s), h, w))
+        top = int(torch.randint(max(h - r, 0) + 1, (1,), generator=g))
+        left = int(torch.randint(max(w - r, 0) + 1, (1,), generator=g))
+        crop = torch.from_numpy(np.array(arr[top : top + r, left : left + r])).permute(2, 0, 1).float() / 255
+        if r > p:
+            crop = F.interpolate(crop[None], size=(p, p), mode="bicubic", antialias=True)[0]
+            crop = (crop * 255).round().clamp(0, 255) / 255
         if crop.shape[1] < p or crop.shape[2] < p:
             crop = F.pad(crop[None], (0, p - crop.shape[2], 0, p - crop.shape[1]), mode="replicate")[0]
         flips = torch.randint(2, (2,), generator=g)

@@ -53,6 +53,7 @@ class TrainConfig:
     val: str | None = None
     batch: int = 16
     patch: int = 128
+    downscale: float = 1.0  # crops shrunk from squares up to this many times the patch
     lr: float = 5e-4
     lr_min: float = 1e-5
     warmup: int = 500
@@ -81,6 +82,8 @@ class TrainConfig:
             raise InvalidOptionError("hours must be >= 0")
         if self.steps <= 0 or self.batch <= 0 or self.patch < 64 or self.patch % 64:
             raise InvalidOptionError("steps and batch must be positive and patch a multiple of 64 (>= 64)")
+        if not 1 <= self.downscale <= 8:
+            raise InvalidOptionError("downscale must be between 1 and 8")
         if self.decay_steps < 0 or self.warmup < 0:
             raise InvalidOptionError("warmup and decay steps must be >= 0")
         if not self.lambdas or any(not (l > 0 and math.isfinite(l)) for l in self.lambdas):
@@ -177,7 +180,7 @@ class Trainer:
         if self.world > 1:
             self.model = torch.nn.parallel.DistributedDataParallel(self.net)
         self.forward = torch.compile(self.model) if cfg.compile else self.model
-        self.dataset = RandomCrops(cfg.data, cfg.patch, seed=cfg.seed)
+        self.dataset = RandomCrops(cfg.data, cfg.patch, seed=cfg.seed, downscale=cfg.downscale)
         self.val_images = load_eval_images(cfg.val, cfg.val_images) if cfg.val and self.rank == 0 else []
         self._stop = False
         self._writer = None
