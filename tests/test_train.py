@@ -167,6 +167,12 @@ def test_cli_train_and_bad_options(data_dir, tmp_path):
     assert r.exit_code == 0, r.output
     net = models.load(out / "weights.safetensors")
     assert net.quality_range == (1.0, 2.0)
+    r = CliRunner().invoke(main, ["train", "--model", "bls2017", "--data", str(data_dir), "--lambdas", "0.001,0.01",
+                                  "--steps", "3", "--batch", "2", "--patch", "64", "--out", str(out), "--quiet",
+                                  "--threads", "1", "--downscale", "1.5", "--resume"])
+    assert r.exit_code == 0 and "step 3:" in r.output, r.output
+    warned = [line for line in r.output.splitlines() if "resuming with" in line]  # the one changed option only
+    assert warned == ["lic: warning: resuming with --downscale 1.5; the run trained with 1"], r.output
     for args, msg in [(["--lambda", "0.01", "--lambdas", "0.1,0.2"], "not both"), (["--patch", "100"], "multiple of 64"),
                       (["--lambdas", "0.2,0.1"], "increasing"), (["--lambdas", "0.1,x"], "numbers"),
                       (["--decay-steps", "-1"], ">= 0"), (["--downscale", "0.5"], "between 1 and 8")]:

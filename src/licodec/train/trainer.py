@@ -25,6 +25,7 @@ import math
 import os
 import signal
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,27 @@ def _dist_info() -> tuple[int, int]:
     return (dist.get_rank(), world) if world > 1 else (0, 1)
 
 
+# options that define what a run learns from; --lr, --steps, --warmup, --decay-steps change on
+# purpose when a run resumes, these rarely do
+_RECIPE = ("data", "batch", "patch", "downscale", "lambdas", "metric", "seed")
+
+
+def _warn_changed_recipe(cfg: TrainConfig, saved: dict[str, Any]) -> None:
+    """Warn for each recipe option a resumed run gets with a value other than the one it trained
+    with: the command line wins, so a forgotten option silently changes the training data."""
+    for name in _RECIPE:
+        now, before = getattr(cfg, name), saved.get(name)
+        if name == "lambdas" and before is not None:
+            now, before = list(now), list(before)
+        if before is not None and now != before:
+            flag = "--" + name.replace("_", "-")
+            warnings.warn(f"resuming with {flag} {_shown(now)}; the run trained with {_shown(before)}")
+
+
+def _shown(value: Any) -> str:
+    return ",".join(f"{v:g}" for v in value) if isinstance(value, list) else (f"{value:g}" if isinstance(value, float) else str(value))
+
+
 def build_model(cfg: TrainConfig) -> models.CompressionModel:
     kwargs = dict(cfg.model_config)
     kwargs["lambdas"] = tuple(cfg.lambdas)
@@ -159,6 +181,8 @@ class Trainer:
         if resume and (self.run / "checkpoint.json").is_file():  # e.g. a grown model's residual
             saved = json.loads((self.run / "checkpoint.json").read_text()).get("config", {})
             cfg.model_config = {**saved.get("model_config", {}), **cfg.model_config}
+            if self.rank == 0:
+                _warn_changed_recipe(cfg, saved)
         self.net = build_model(cfg).to(self.device)
         # the constructor arguments as built (from --init's weights, or grown from them)
         cfg.model_config = {k: v for k, v in self.net.config().items() if k != "lambdas"}
