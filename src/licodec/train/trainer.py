@@ -128,11 +128,9 @@ def _warn_changed_recipe(cfg: TrainConfig, saved: dict[str, Any]) -> None:
     with: the command line wins, so a forgotten option silently changes the training data."""
     for name in _RECIPE:
         now, before = getattr(cfg, name), saved.get(name)
-        if name == "lambdas" and before is not None:
-            now, before = list(now), list(before)
+        now = list(now) if isinstance(now, tuple) else now  # JSON keeps tuples as lists
         if before is not None and now != before:
-            flag = "--" + name.replace("_", "-")
-            warnings.warn(f"resuming with {flag} {_shown(now)}; the run trained with {_shown(before)}")
+            warnings.warn(f"resuming with --{name} {_shown(now)}; the run trained with {_shown(before)}")
 
 
 def _shown(value: Any) -> str:
