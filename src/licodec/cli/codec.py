@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import json
 import time
-import warnings
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
+from licodec.cli.console import warnings_to_stderr
 from licodec.errors import InvalidOptionError
-
-
-@contextmanager
-def _warnings_to_stderr():
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield
-    for w in caught:
-        if issubclass(w.category, UserWarning):
-            click.echo(f"lic: warning: {w.message}", err=True)
 
 
 def _output_path(given: str | None, source: Path, suffix: str, force: bool) -> Path:
@@ -54,7 +43,7 @@ def compress_cmd(source, output, model, quality, target_bpp, target_size, target
     if len(targets) > 1:
         raise InvalidOptionError("give at most one of --quality, --bpp, --size, --psnr")
     src = Path(source)
-    with _warnings_to_stderr():
+    with warnings_to_stderr():
         arr, channels = load_image(src)
     out = _output_path(output, src, ".lic", force)
     image = arr[..., 0] if channels == 1 else arr
@@ -170,7 +159,7 @@ def demo_cmd(model, quality, image):
     from licodec.image_io import load_image
 
     path = Path(image) if image else Path(str(resources.files("licodec") / "data" / "sample.png"))
-    with _warnings_to_stderr():
+    with warnings_to_stderr():
         arr, _ = load_image(path)
     api.get_model(model)  # load once, outside the timings
     t0 = time.perf_counter()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from licodec.cli.console import warnings_to_stderr
 from licodec.errors import InvalidOptionError
 
 
@@ -49,7 +50,6 @@ def train(model_name, data, val, lam, lambdas, steps, batch, patch, downscale, l
           no_bf16, use_compile, checkpoint_minutes, val_every, hours, seed, init, model_config, out, resume, quiet):
     """Train a model (variable rate with --lambdas, one rate with --lambda)."""
     import json
-    import warnings
 
     from licodec.models.base import LAMBDAS_MSE
     from licodec.train.trainer import TrainConfig, Trainer
@@ -65,8 +65,7 @@ def train(model_name, data, val, lam, lambdas, steps, batch, patch, downscale, l
                       patch=patch, downscale=downscale, lr=lr, warmup=warmup, decay_steps=decay_steps, metric=metric, workers=workers,
                       threads=threads, seed=seed, bf16=not no_bf16, compile=use_compile, checkpoint_minutes=checkpoint_minutes,
                       val_every=val_every, hours=hours, init=init, model_config=extra, progress=not quiet)
-    with warnings.catch_warnings():  # shown as they happen (a run takes hours), one line each
-        warnings.showwarning = lambda message, *_: click.echo(f"lic: warning: {message}", err=True)
+    with warnings_to_stderr():
         trainer = Trainer(cfg, resume=resume)
         trainer.fit()
     trainer.close()  # not on an error: a barrier there would wait for ranks still training
