@@ -229,6 +229,16 @@ def test_distributed_replicas_stay_identical(data_dir, tmp_path):
     assert rep["step"] == 3 and len(rep["digests"]) == 2 and len(set(rep["digests"])) == 1
 
 
+def test_module_entry_point_reports_bad_options_in_one_line(data_dir, tmp_path):
+    """``python -m licodec.train`` (what torchrun launches) reports a bad option like ``lic train``."""
+    proc = subprocess.run([sys.executable, "-m", "licodec.train", "--model", "bmshj2018-hyperprior", "--data",
+                           str(data_dir), "--steps", "1", "--lambdas", "0.01,x", "--out", str(tmp_path / "run")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == ["lic: error: not a comma-separated list of numbers: '0.01,x'"]
+    assert not (tmp_path / "run").exists()
+
+
 STOP_ONE_RANK = """
 import json, os, signal, sys
 from licodec.train.trainer import TrainConfig, Trainer

@@ -378,7 +378,25 @@ class Trainer:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of ``python -m licodec.train`` (for ``torchrun``); same options as ``lic train``."""
-    from licodec.cli.training import train
+    """Entry point of ``python -m licodec.train`` (for ``torchrun``): ``lic train`` with the same
+    options and the same one-line errors (exit code 2).
 
-    train.main(args=argv, prog_name="python -m licodec.train", standalone_mode=True)
+    A distributed rank ends with ``os._exit`` once its output is flushed: DDP's reducer keeps the
+    gloo process group and its threads alive past ``destroy_process_group``, and tearing them down
+    during interpreter shutdown can abort the process after the run has finished and been saved.
+    """
+    import sys
+
+    from licodec.cli import main as lic
+
+    args = ["train", *(sys.argv[1:] if argv is None else argv)]
+    try:
+        lic.main(args=args, prog_name="lic", standalone_mode=True)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
