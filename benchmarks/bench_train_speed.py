@@ -15,6 +15,7 @@ import torch
 
 from licodec import models
 from licodec.train.loss import rd_loss
+from licodec.train.trainer import native_bf16
 
 
 def steps_per_second(name: str, batch: int, patch: int, steps: int, bf16: bool, channels_last: bool, compile_: bool) -> float:
@@ -52,11 +53,13 @@ def main() -> None:
     ap.add_argument("--patch", type=int, default=128)
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--variants", default="fp32,bf16,bf16+cl", help="any of fp32, bf16, bf16+cl, bf16+cl+compile")
+    ap.add_argument("--variants", default="fp32,bf16,bf16+cl", help="any of fp32, bf16, bf16+cl, bf16+cl+compile, fp32+compile")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)
-    print(f"batch {args.batch}, patch {args.patch}², {args.threads} threads; median s/step and images/s")
+    bf16 = "yes" if native_bf16(torch.device("cpu")) else "no: bf16 is emulated, lic train uses fp32"
+    print(f"batch {args.batch}, patch {args.patch}², {args.threads} threads; bf16 arithmetic: {bf16}")
+    print("median s/step and images/s")
     print(f"{'model':<22} {'variant':<18} {'s/step':>8} {'img/s':>8}")
     for name in args.models.split(","):
         for variant in args.variants.split(","):

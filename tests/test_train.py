@@ -14,6 +14,7 @@ from PIL import Image
 
 from licodec import models
 from licodec.cli import main
+from licodec.train import trainer
 from licodec.train.data import CounterSampler, RandomCrops
 from licodec.train.trainer import TrainConfig, Trainer, lr_at
 
@@ -101,6 +102,28 @@ def test_resume_continues_exactly(data_dir, tmp_path):
     a, b = straight.net.state_dict(), resumed.net.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert all(torch.equal(straight.ema[k], resumed.ema[k]) for k in straight.ema)
+
+
+def test_bf16_only_where_the_hardware_has_it(data_dir, tmp_path, monkeypatch):
+    """Emulated bf16 is several times slower than fp32: without bf16 arithmetic a run asked for
+    bf16 warns and trains exactly like an fp32 run."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fp32 = Trainer(cfg(data_dir, tmp_path / "fp32", bf16=False, steps=2))
+        fp32.fit()
+        monkeypatch.setattr(trainer, "native_bf16", lambda device: True)
+        bf16 = Trainer(cfg(data_dir, tmp_path / "bf16", steps=2))
+        bf16.fit()
+    monkeypatch.setattr(trainer, "native_bf16", lambda device: False)
+    with pytest.warns(UserWarning, match="no bf16 arithmetic"):
+        fallback = Trainer(cfg(data_dir, tmp_path / "fallback", steps=2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fallback.fit()
+    assert bf16.bf16 and not fallback.bf16
+    a, b, c = fp32.net.state_dict(), bf16.net.state_dict(), fallback.net.state_dict()
+    assert all(torch.equal(a[k], c[k]) for k in a)
+    assert not all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_outputs_and_real_validation(data_dir, tmp_path):

@@ -33,7 +33,7 @@ def _floats(text: str) -> tuple[float, ...]:
 @click.option("--metric", type=click.Choice(["mse", "ms-ssim"]), default="mse", show_default=True)
 @click.option("--workers", type=int, default=0, show_default=True, help="Data-loading worker processes.")
 @click.option("--threads", type=int, default=0, help="Torch threads (0: all cores).")
-@click.option("--no-bf16", is_flag=True, help="Train in fp32.")
+@click.option("--no-bf16", is_flag=True, help="Train in fp32 (what a CPU without bf16 arithmetic does anyway).")
 @click.option("--compile", "use_compile", is_flag=True, help="torch.compile the model.")
 @click.option("--checkpoint-minutes", type=float, default=5.0, show_default=True)
 @click.option("--val-every", type=int, default=2000, show_default=True)
