@@ -15,7 +15,7 @@ import torch
 
 from licodec import models
 from licodec.train.loss import rd_loss
-from licodec.train.trainer import native_bf16
+from licodec.precision import native_bf16
 
 
 def steps_per_second(name: str, batch: int, patch: int, steps: int, bf16: bool, channels_last: bool, compile_: bool) -> float:

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 import licodec
 from exactness import random_model
-from licodec import models
+from licodec import models, refine
 from licodec.api import image_to_tensor
 from licodec.cli import main
 from licodec.errors import InvalidOptionError
@@ -69,6 +69,24 @@ def test_refinement_changes_only_the_latents():
     assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
     assert all(p.grad is None for p in net.parameters()) and not net.training
     assert torch.equal(net.decompress(enc["strings"], enc["shape"], 2.0)["y_hat"], enc["y_hat"])
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_refinement_runs_in_bf16_only_where_the_hardware_has_it(monkeypatch, native):
+    """Emulated bf16 is several times slower than fp32, so refinement uses it only on bf16 hardware."""
+    net = random_model("bmshj2018-hyperprior", seed=3)
+    synthesis, dtypes = net._synthesis, []
+
+    def recorded(*args, **kwargs):
+        out = synthesis(*args, **kwargs)
+        dtypes.append(out.dtype)
+        return out
+
+    monkeypatch.setattr(net, "_synthesis", recorded)
+    monkeypatch.setattr(refine, "native_bf16", lambda device: native)
+    with torch.no_grad():
+        net.compress(torch.rand(1, 3, 64, 64), 2.0, refine=2)
+    assert dtypes == [torch.bfloat16 if native else torch.float32] * 2
 
 
 def test_unsupported_models_and_bad_step_counts_are_rejected(tmp_path, crop):

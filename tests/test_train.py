@@ -109,14 +109,14 @@ def test_bf16_only_where_the_hardware_has_it(data_dir, tmp_path, monkeypatch):
     bf16 warns and trains exactly like an fp32 run."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fp32 = Trainer(cfg(data_dir, tmp_path / "fp32", bf16=False, steps=2))
+        fp32 = Trainer(cfg(data_dir, tmp_path / "fp32", bf16=False, steps=2, val=None))
         fp32.fit()
         monkeypatch.setattr(trainer, "native_bf16", lambda device: True)
-        bf16 = Trainer(cfg(data_dir, tmp_path / "bf16", steps=2))
+        bf16 = Trainer(cfg(data_dir, tmp_path / "bf16", steps=2, val=None))
         bf16.fit()
     monkeypatch.setattr(trainer, "native_bf16", lambda device: False)
     with pytest.warns(UserWarning, match="no bf16 arithmetic"):
-        fallback = Trainer(cfg(data_dir, tmp_path / "fallback", steps=2))
+        fallback = Trainer(cfg(data_dir, tmp_path / "fallback", steps=2, val=None))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fallback.fit()
@@ -276,6 +276,7 @@ if t.rank == 1:  # a signal that reaches one rank only, during its second step
     t.optimizer.step = step_then_signal
 t.fit()
 t.close()
+os._exit(0)  # as licodec.train.main ends a rank: gloo's threads must not be torn down at interpreter exit
 """
 
 

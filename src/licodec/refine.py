@@ -42,6 +42,7 @@ from torch import Tensor
 from licodec.entropy_models.gaussian import SCALE_MIN, gaussian_likelihood
 from licodec.errors import InvalidOptionError
 from licodec.ops import lower_bound
+from licodec.precision import native_bf16
 from licodec.train.loss import rd_loss
 
 if TYPE_CHECKING:
@@ -89,7 +90,8 @@ def refine_latents(model: HyperpriorModel, x: Tensor, y: Tensor, z_hat: Tensor, 
     gave y, and sets λ.
 
     ``steps`` is validated by the caller (the model's ``compress``). The result is deterministic
-    for given inputs, ``steps`` and ``seed`` on one machine."""
+    for given inputs, ``steps`` and ``seed`` on one machine (in bf16 where the machine has bf16
+    arithmetic, else in fp32)."""
     if steps == 0:
         return y
     gen = torch.Generator().manual_seed(seed)
@@ -100,12 +102,13 @@ def refine_latents(model: HyperpriorModel, x: Tensor, y: Tensor, z_hat: Tensor, 
     mu = (torch.zeros_like(y) if means is None else means).contiguous(memory_format=cl)
     x = x.contiguous(memory_format=cl)
     y = y.detach().clone(memory_format=cl).requires_grad_(True)
+    bf16 = native_bf16(x.device)  # emulated bf16 would be several times slower than fp32
     opt = torch.optim.Adam([y], lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
     with torch.enable_grad():
         for t in range(steps):
             tau = temperature(t, steps)
-            with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16):
+            with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=bf16):
                 v_soft = soft_round(y - mu, tau, gen)
                 out = {"x_hat": model._synthesis(v_soft + mu, quality),
                        "likelihoods": {"y": gaussian_likelihood(v_soft, scales)}}

@@ -40,6 +40,7 @@ from licodec import api, models
 from licodec.errors import InvalidOptionError
 from licodec.eval.metrics import psnr
 from licodec.models.base import LAMBDAS_MSE
+from licodec.precision import native_bf16
 from licodec.train.checkpoint import load_checkpoint, save_checkpoint
 from licodec.train.data import CounterSampler, RandomCrops, load_eval_images
 from licodec.train.loss import rd_loss
@@ -110,16 +111,6 @@ def lr_at(cfg: TrainConfig, step: int) -> float:
         return cfg.lr
     t = min(1.0, (step - start) / max(1, cfg.steps - start))
     return cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * t))
-
-
-def native_bf16(device: torch.device) -> bool:
-    """Whether bf16 autocast runs on ``device``'s own bf16 arithmetic: a GPU that supports it, or a
-    CPU with AVX-512 BF16 or AMX (oneDNN's bf16 kernels). Elsewhere bf16 is emulated, and slower
-    than fp32: 29.8 against 4.7 s per step of ``mbt2018-mean`` (batch 8 of 256²) on 2 AVX2 cores."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    check = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
-    return bool(check and check())
 
 
 def _dist_info() -> tuple[int, int]:
