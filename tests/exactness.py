@@ -8,7 +8,9 @@ Python process with one thread and oneDNN disabled, from weights saved to disk.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import subprocess
 import sys
 import textwrap
@@ -18,6 +20,7 @@ import numpy as np
 import torch
 
 from licodec import models
+from licodec.coding import container
 
 FRAMING_BYTES = 16  # per stream: varint length + ANS word padding + escape byte
 
@@ -35,14 +38,21 @@ def liven(net: models.CompressionModel) -> models.CompressionModel:
     transforms give |y| << 1 (every symbol 0) and σ at the table floor, which would test nothing.
     Scale y up (std ≈ 2) and lift σ (bias +2 on the layer that outputs it) so symbols spread over
     several values and the tables vary."""
-    if net.name == "ms2020":
+    if net.name == "bls2017":  # a factorized prior: no σ to lift
+        sigma_biases = []
+    elif net.name == "ms2020":
         sigma_biases = [t[-1].bias for t in net.cc_scale]
+    elif net.name == "elic2022":
+        sigma_biases = [agg[-1].bias[:c] for agg, c in zip(net.param_aggregation, net.groups)]
     else:
         layers = net.h_s if net.name in ("bmshj2018-hyperprior", "mbt2018-mean") else net.entropy_parameters
         last = [m for m in layers if getattr(m, "bias", None) is not None][-1]
         sigma_biases = [last.bias[: net.M]]  # σ is the first M outputs
     with torch.no_grad():
-        net.g_a[-1].weight.mul_(100.0)
+        if isinstance(net.g_a[-1], torch.nn.Conv2d):
+            net.g_a[-1].weight.mul_(100.0)
+        else:  # g_a ends in an attention block (cheng2020-attn): scale y by its gain vectors
+            net.gain.log_enc.add_(math.log(100.0))
         for bias in sigma_biases:
             bias += 2.0
     return net
@@ -115,4 +125,16 @@ def check_cross_process(net: models.CompressionModel, x: torch.Tensor, tmp_path:
     subprocess.run([sys.executable, "-c", _DECODE_SCRIPT, json.dumps(args)], check=True, timeout=600)
     y_other = np.load(out)
     assert np.array_equal(y_other, enc["y_hat"].numpy()), "y_hat decoded in a fresh process differs"
+def decoded_latents(net: models.CompressionModel, data: bytes) -> torch.Tensor:
+    """The latents ŷ the decoder reconstructs from the ``.lic`` bytes ``data``."""
+    header, streams = container.unpack(data)
+    with torch.inference_mode():
+        return net.decompress(streams, header.shape, header.quality)["y_hat"]
+
+
+def latents_digest(y_hat: torch.Tensor) -> str:
+    """SHA-256 of ``y_hat`` as little-endian float64."""
+    return hashlib.sha256(y_hat.double().numpy().astype("<f8").tobytes()).hexdigest()
+
+
 test_image.__test__ = False  # a helper, not a test (it is imported into test modules)
