@@ -14,8 +14,8 @@ import time
 import torch
 
 from licodec import models
-from licodec.train.loss import rd_loss
 from licodec.precision import native_bf16
+from licodec.train.loss import rd_loss
 
 
 def steps_per_second(name: str, batch: int, patch: int, steps: int, bf16: bool, channels_last: bool, compile_: bool) -> float:

@@ -125,6 +125,8 @@ def check_cross_process(net: models.CompressionModel, x: torch.Tensor, tmp_path:
     subprocess.run([sys.executable, "-c", _DECODE_SCRIPT, json.dumps(args)], check=True, timeout=600)
     y_other = np.load(out)
     assert np.array_equal(y_other, enc["y_hat"].numpy()), "y_hat decoded in a fresh process differs"
+
+
 def decoded_latents(net: models.CompressionModel, data: bytes) -> torch.Tensor:
     """The latents ŷ the decoder reconstructs from the ``.lic`` bytes ``data``."""
     header, streams = container.unpack(data)
