@@ -395,14 +395,11 @@ def main(argv: list[str] | None = None) -> None:
 
     from licodec.cli import main as lic
 
-    args = ["train", *(sys.argv[1:] if argv is None else argv)]
     try:
-        lic.main(args=args, prog_name="lic", standalone_mode=True)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    sys.exit(code)
+        lic.main(args=["train", *(sys.argv[1:] if argv is None else argv)], prog_name="lic")
+    except SystemExit as exc:  # click ends every standalone run with one
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(exc.code or 0)
+        raise
