@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from licodec import models
+from licodec import models, orientation
 from licodec.coding import container
 from licodec.coding.container import Header
 from licodec.errors import WeightsMismatchError
@@ -54,14 +54,16 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
 
 def compress(image: Image.Image | np.ndarray, model: str | None = None, quality: float | None = None, *,
              weights: str | os.PathLike | None = None, net: CompressionModel | None = None,
-             refine: int = 0) -> bytes:
+             refine: int = 0, orient: bool = False) -> bytes:
     """Compress an image to the bytes of a complete ``.lic`` file.
 
     ``model`` is a registry name (default :data:`licodec.models.DEFAULT`); ``quality`` a real
     number in the model's range (default: the model's default); ``weights`` a safetensors file
     to use instead of the shipped weights; ``net`` an already built model (e.g. during training);
     ``refine`` > 0 optimizes the image's latents for that many iterations before coding
-    (:mod:`licodec.refine`: smaller files, slower encoding, same decoder).
+    (:mod:`licodec.refine`: smaller files, slower encoding, same decoder); ``orient`` codes the
+    image in whichever of its eight rotations and mirror images costs least
+    (:mod:`licodec.orientation`: eight more passes of the model per encode, same decoder).
     """
     arr, channels = to_rgb_array(image)
     own_net = net is not None
@@ -69,13 +71,15 @@ def compress(image: Image.Image | np.ndarray, model: str | None = None, quality:
         net, digest = get_model(model, weights)
     q = net.default_quality if quality is None else float(quality)
     net.quality_tensor(q, 1)  # validates the range
-    x = pad_to_multiple(image_to_tensor(arr), net.downsample)
+    x = image_to_tensor(arr)
+    k = orientation.best_orientation(net, x, q) if orient else 0
+    x = pad_to_multiple(orientation.orient(x, k), net.downsample)
     with torch.no_grad() if refine else torch.inference_mode():  # refinement needs autograd
         enc = net.compress(x, q, refine=refine)
     if own_net:
         digest = models.state_digest(net)  # after compress, which may have built missing coding tables
     fields = {"model": net.name, "digest": digest, "height": arr.shape[0], "width": arr.shape[1],
-              "channels": channels, "quality": q, "shape": tuple(int(v) for v in enc["shape"])}
+              "channels": channels, "quality": q, "shape": tuple(int(v) for v in enc["shape"]), "orientation": k}
     return container.pack(fields, enc["strings"])
 
 
@@ -95,7 +99,8 @@ def decode_array(data: bytes, *, weights: str | os.PathLike | None = None,
             f"available {digest.hex()})")
     with torch.inference_mode():
         dec = net.decompress(streams, header.shape, header.quality)
-    x_hat = dec["x_hat"][..., : header.height, : header.width]
+    h, w = orientation.oriented_size(header.height, header.width, header.orientation)
+    x_hat = orientation.unorient(dec["x_hat"][..., :h, :w], header.orientation)
     return tensor_to_array(x_hat), header
 
 

@@ -29,16 +29,17 @@ MAX_ITERATIONS = 24
 
 def compress_to_target(image: Image.Image | np.ndarray, *, model: str | None = None,
                        weights: str | os.PathLike | None = None, bpp: float | None = None,
-                       size: int | None = None, psnr: float | None = None, refine: int = 0) -> bytes:
+                       size: int | None = None, psnr: float | None = None, refine: int = 0,
+                       orient: bool = False) -> bytes:
     """Compress ``image`` to meet exactly one of the targets ``bpp``, ``size`` (bytes) or ``psnr`` (dB);
-    ``refine`` as in :func:`licodec.compress` (every trial encode refines)."""
+    ``refine`` and ``orient`` as in :func:`licodec.compress` (every trial encode uses them)."""
     if sum(t is not None for t in (bpp, size, psnr)) != 1:
         raise InvalidOptionError("give exactly one rate-control target")
     arr, _ = to_rgb_array(image)
     net, _ = api.get_model(model, weights)
     lo, hi = net.quality_range
     pixels = arr.shape[0] * arr.shape[1]
-    encode = lambda q: api.compress(image, quality=q, net=net, refine=refine)  # noqa: E731
+    encode = lambda q: api.compress(image, quality=q, net=net, refine=refine, orient=orient)  # noqa: E731
 
     if psnr is not None:
         if not math.isfinite(psnr) or psnr <= 0:

@@ -32,9 +32,12 @@ def _output_path(given: str | None, source: Path, suffix: str, force: bool) -> P
 @click.option("--refine", type=click.IntRange(0, 10_000), default=0, show_default=True, metavar="STEPS",
               help="Optimize the image's latents for STEPS iterations before coding (e.g. 50): smaller files, "
                    "slower encoding, same decoder. Hyperprior models without a context model.")
+@click.option("--orient", is_flag=True,
+              help="Try the image's 8 rotations and mirror images and code the one with the lowest rate-distortion "
+                   "cost: about 1 % smaller files (BD-rate), 8 more passes of the model per encode, same decoder.")
 @click.option("--weights", type=click.Path(dir_okay=False), default=None, help="Use these safetensors weights.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite the default output file if it exists.")
-def compress_cmd(source, output, model, quality, target_bpp, target_size, target_psnr, refine, weights, force):
+def compress_cmd(source, output, model, quality, target_bpp, target_size, target_psnr, refine, orient, weights, force):
     """Compress an image (PNG, JPEG, WebP, BMP, TIFF, ...) to a .lic file."""
     from licodec import api
     from licodec.image_io import load_image, write_atomic
@@ -52,9 +55,9 @@ def compress_cmd(source, output, model, quality, target_bpp, target_size, target
         from licodec.rate_control import compress_to_target
 
         data = compress_to_target(image, model=model, weights=weights, bpp=target_bpp, size=target_size,
-                                  psnr=target_psnr, refine=refine)
+                                  psnr=target_psnr, refine=refine, orient=orient)
     else:
-        data = api.compress(image, model=model, quality=quality, weights=weights, refine=refine)
+        data = api.compress(image, model=model, quality=quality, weights=weights, refine=refine, orient=orient)
     elapsed = time.perf_counter() - t0
     write_atomic(out, data)
     header = api.read_header(data)
@@ -92,6 +95,7 @@ def info_cmd(source, as_json):
     """Show a .lic file's header: model, weights digest, size, quality, bytes per stream, bpp."""
     from licodec import api
     from licodec.errors import FormatError
+    from licodec.orientation import describe
 
     src = Path(source)
     if not src.is_file():
@@ -102,7 +106,7 @@ def info_cmd(source, as_json):
     info = {
         "file": str(src), "bytes": len(data), "bpp": 8 * len(data) / pixels, "model": h.model,
         "weights_digest": h.digest.hex(), "height": h.height, "width": h.width, "channels": h.channels,
-        "quality": h.quality, "latent_shape": list(h.shape), "header_bytes": h.header_bytes + 4,
+        "quality": h.quality, "orientation": h.orientation, "latent_shape": list(h.shape), "header_bytes": h.header_bytes + 4,
         "streams": [{"index": i, "bytes": n, "bpp": 8 * n / pixels} for i, n in enumerate(h.stream_lengths)],
     }
     if as_json:
@@ -112,6 +116,8 @@ def info_cmd(source, as_json):
     click.echo(f"model         {h.model} (weights {h.digest.hex()})")
     click.echo(f"image         {h.width}x{h.height}, {'grayscale' if h.channels == 1 else 'RGB'}")
     click.echo(f"quality       {h.quality:g}")
+    if h.orientation:
+        click.echo(f"orientation   {h.orientation} (coded {describe(h.orientation)})")
     click.echo(f"latent shape  {h.shape[0]}x{h.shape[1]}")
     click.echo(f"size          {len(data)} bytes, {info['bpp']:.4f} bpp (header + checksum {info['header_bytes']} bytes)")
     for s in info["streams"]:

@@ -1,10 +1,10 @@
-"""The ``.lic`` container, version 1 (byte layout documented in ``docs/format.md``).
+"""The ``.lic`` container, versions 1 and 2 (byte layout documented in ``docs/format.md``).
 
 All integers little endian::
 
     magic      4   89 4C 49 43  ("\\x89LIC")
-    version    1   1
-    flags      1   0 (reserved)
+    version    1   1, or 2 when the image was coded in another orientation
+    flags      1   version 1: 0; version 2: bits 0–2 the orientation (1–7), bits 3–7 zero
     name_len   1   n
     model      n   registry name, ASCII
     digest     8   first 8 bytes of the weights' SHA-256 state digest
@@ -18,6 +18,10 @@ All integers little endian::
     lengths    4k  u32 each
     streams    Σ   the entropy-coded streams, in order
     crc32      4   CRC-32 (zlib) of every preceding byte
+
+The orientation k (:mod:`licodec.orientation`) says which of the eight rotations and mirror
+images of the picture the streams hold; a writer uses version 1 when k = 0, so files coded
+in the picture's own orientation stay readable by every version-1 reader.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from dataclasses import dataclass
 from licodec.errors import CorruptFileError, NotLicFileError, TruncatedFileError, UnsupportedVersionError
 
 MAGIC = b"\x89LIC"
-VERSION = 1
+VERSION = 2  # the newest version this module reads and writes
 _FIXED = struct.Struct("<IIBfHHB")  # height, width, channels, quality, latent_h, latent_w, n_streams
 
 
@@ -44,6 +48,7 @@ class Header:
     quality: float
     shape: tuple[int, int]
     stream_lengths: tuple[int, ...]
+    orientation: int = 0
 
     @property
     def header_bytes(self) -> int:
@@ -55,16 +60,18 @@ class Header:
 
 
 def pack(header_fields: dict, streams: list[bytes]) -> bytes:
-    """Serialize a header (fields of :class:`Header` except ``stream_lengths``) and its streams."""
+    """Serialize a header (fields of :class:`Header` except ``stream_lengths``; ``orientation``
+    optional, default 0) and its streams."""
     name = header_fields["model"].encode("ascii")
-    if len(name) > 255 or len(streams) > 255 or len(header_fields["digest"]) != 8:
+    orientation = int(header_fields.get("orientation", 0))
+    if len(name) > 255 or len(streams) > 255 or len(header_fields["digest"]) != 8 or not 0 <= orientation < 8:
         raise ValueError("header field out of range")
     quality = float(header_fields["quality"])
     if not math.isfinite(quality):
         raise ValueError("quality must be finite")
     h, w = header_fields["shape"]
     body = bytearray(MAGIC)
-    body += bytes([VERSION, 0, len(name)]) + name + header_fields["digest"]
+    body += bytes([2 if orientation else 1, orientation, len(name)]) + name + header_fields["digest"]
     body += _FIXED.pack(header_fields["height"], header_fields["width"], header_fields["channels"], quality, h, w, len(streams))
     body += b"".join(struct.pack("<I", len(s)) for s in streams)
     body += b"".join(streams)
@@ -96,8 +103,11 @@ def parse_header(data: bytes) -> Header:
         raise NotLicFileError("not a .lic file (bad magic bytes)")
     if len(data) < 7:
         raise TruncatedFileError("file is truncated inside the header")
-    if data[4] != VERSION:
-        raise UnsupportedVersionError(f"unsupported .lic format version {data[4]} (this licodec reads version {VERSION})")
+    if not 1 <= data[4] <= VERSION:
+        raise UnsupportedVersionError(f"unsupported .lic format version {data[4]} (this licodec reads versions 1 to {VERSION})")
+    flags = data[5]
+    if (data[4] == 1 and flags) or flags > 7 or (data[4] == 2 and not flags):
+        raise CorruptFileError("header is corrupted (flags)")
     n = data[6]
     pos = 7 + n + 8
     if len(data) < pos + _FIXED.size:
@@ -114,4 +124,4 @@ def parse_header(data: bytes) -> Header:
     lengths = struct.unpack_from(f"<{k}I", data, pos)
     if channels not in (1, 3) or height == 0 or width == 0 or not math.isfinite(quality):
         raise CorruptFileError("header is corrupted (image fields)")
-    return Header(model, digest, height, width, channels, quality, (lh, lw), tuple(lengths))
+    return Header(model, digest, height, width, channels, quality, (lh, lw), tuple(lengths), flags)

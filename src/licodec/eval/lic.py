@@ -34,23 +34,36 @@ def _is_file(model: str | None) -> bool:
     return bool(model) and model.endswith(".safetensors")
 
 
-def split_refine(model: str | None) -> tuple[str | None, int]:
-    """``("default", 50)`` for ``"default+refine50"``; ``(model, 0)`` without the suffix."""
-    match = re.fullmatch(r"(.*)\+refine(\d+)", model or "")
-    return (match.group(1), int(match.group(2))) if match else (model, 0)
+def split_options(model: str | None) -> tuple[str | None, int, bool]:
+    """Encoder options after the model: ``("default", 50, True)`` for ``"default+refine50+orient"``
+    (the suffixes in either order), ``(model, 0, False)`` without them."""
+    model, refine, orient = model or "", 0, False
+    while match := re.fullmatch(r"(.*)\+(refine(\d+)|orient)", model):
+        model = match.group(1)
+        if match.group(3) is not None:
+            refine = int(match.group(3))
+        else:
+            orient = True
+    return model or None, refine, orient
+
+
+def option_suffix(refine: int, orient: bool) -> str:
+    """The canonical suffix of those encoder options (``"+refine50+orient"``)."""
+    return (f"+refine{refine}" if refine else "") + ("+orient" if orient else "")
 
 
 def resolve_model(model: str | None) -> str:
     """Registry name for ``model`` (``None``, ``""`` and ``"default"`` mean the default model), or
-    ``model`` itself when it is the path of a weights file; a ``+refineN`` suffix is kept."""
+    ``model`` itself when it is the path of a weights file; ``+refineN`` and ``+orient`` suffixes
+    are kept (in that order)."""
     from licodec import models
 
-    model, refine = split_refine(model)
-    if refine:
+    model, refine, orient = split_options(model)
+    if refine or orient:
         from licodec.refine import check_steps
 
         check_steps(refine)
-        return f"{resolve_model(model)}+refine{refine}"
+        return resolve_model(model) + option_suffix(refine, orient)
 
     if _is_file(model):
         if not Path(model).is_file():
@@ -76,7 +89,7 @@ def lic_codec(model: str | None) -> Codec:
     from licodec.models.weights import read_weights
 
     resolved = resolve_model(model)
-    name, refine = split_refine(resolved)
+    name, refine, orient = split_options(resolved)
     weights = name if _is_file(name) else None
     if model_loader is not None:
         if name not in _NETS:
@@ -92,17 +105,19 @@ def lic_codec(model: str | None) -> Codec:
     defaults = tuple(float(q) for q in DEFAULT_QUALITIES if lo <= q <= hi) or (float(lo), float(hi))
 
     def encode(rgb: np.ndarray, setting: float, threads: int = 1) -> bytes:
-        return licodec.compress(rgb, model=arch, quality=float(setting), weights=weights, net=hand, refine=refine)
+        return licodec.compress(rgb, model=arch, quality=float(setting), weights=weights, net=hand, refine=refine,
+                                 orient=orient)
 
     def decode(data: bytes, threads: int = 1) -> np.ndarray:
         image = licodec.decompress(data, weights=weights, net=hand)
         return np.asarray(image.convert("RGB"), dtype=np.uint8)
 
     label = f"licodec {Path(name).stem}" if weights else f"licodec {name}"
-    options = (", weights=FILE" if weights else "") + (f", refine={refine}" if refine else "")
+    options = (", weights=FILE" if weights else "") + (f", refine={refine}" if refine else "") + \
+        (", orient=True" if orient else "")
     return Codec(
         name=f"{LIC_PREFIX}:{resolved}",
-        label=label + (f" + refine {refine}" if refine else ""), setting_name="quality",
+        label=label + (f" + refine {refine}" if refine else "") + (" + orient" if orient else ""), setting_name="quality",
         default_settings=defaults, setting_range=(float(lo), float(hi)), suffix="lic",
         description=f"licodec.compress(model='{arch}', quality=q{options}); complete .lic file",
         encode=encode, decode=decode)
