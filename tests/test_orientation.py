@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 import licodec
 from licodec import orientation
-from licodec.api import image_to_tensor
+from licodec.api import image_to_tensor, pad_to_multiple
 from licodec.cli import main
 from licodec.coding import container
 from licodec.errors import CorruptFileError, UnsupportedVersionError
@@ -127,3 +127,18 @@ def test_cli_and_eval_options(crop, tmp_path, monkeypatch):
     assert split_options("default+orient+refine50") == ("default", 50, True)
     assert split_options("x.safetensors") == ("x.safetensors", 0, False)
     assert resolve_model("default+orient+refine5") == f"{licodec.models.DEFAULT}+refine5+orient"
+
+
+
+def test_orientation_combines_with_refinement(crop, monkeypatch):
+    """The search picks the orientation, then refinement optimizes that picture's latents: the
+    file's streams are exactly the refined coding of the turned picture (72×136 → 136×72)."""
+    monkeypatch.setattr(orientation, "best_orientation", lambda net, x, q: 1)
+    data = licodec.compress(crop, quality=3, refine=2, orient=True)
+    header, streams = container.unpack(data)
+    assert header.orientation == 1 and header.shape == (3, 2)  # 136×72 padded to 192×128, ẑ at 1/64
+    net, _ = licodec.api.get_model()
+    x = pad_to_multiple(orient(image_to_tensor(crop), 1), net.downsample)
+    with torch.no_grad():
+        assert net.compress(x, 3.0, refine=2)["strings"] == streams
+    assert np.asarray(licodec.decompress(data)).shape == crop.shape
