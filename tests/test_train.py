@@ -312,3 +312,15 @@ def test_packed_checkpoint_resumes(data_dir, tmp_path):
             assert (t.ema[k] - ref.ema[k]).abs().max().item() <= 1e-2 * gap + 1e-7, k
         t.fit()
         assert t.step == 4
+
+
+@pytest.mark.parametrize("avx512_bf16, amx, native", [(False, False, False), (True, False, True), (False, True, True)])
+def test_native_bf16_asks_the_cpu_for_bf16_instructions(monkeypatch, avx512_bf16, amx, native):
+    """oneDNN calls bf16 supported on every AVX-512 CPU, where it converts in software and a
+    training step is twice as slow as in fp32; only AVX-512 BF16 or AMX count as native."""
+    from licodec import precision
+
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    assert precision.native_bf16(torch.device("cpu")) is native
