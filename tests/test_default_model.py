@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from exactness import check_cross_process, check_roundtrip
 from licodec import models
-from licodec.api import image_to_tensor, pad_to_multiple
+from licodec.image_io import image_to_tensor, pad_to_multiple
 from licodec.cli import main
 from licodec.coding.container import Header
 from licodec.image_io import load_image

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 import licodec
 from licodec import orientation
-from licodec.api import image_to_tensor, pad_to_multiple
+from licodec.image_io import image_to_tensor, pad_to_multiple
 from licodec.cli import main
 from licodec.coding import container
 from licodec.errors import CorruptFileError, UnsupportedVersionError

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 import licodec
 from exactness import random_model
 from licodec import models, refine
-from licodec.api import image_to_tensor
+from licodec.image_io import image_to_tensor
 from licodec.cli import main
 from licodec.errors import InvalidOptionError
 from licodec.eval.codecs import parse_codecs, resolve_specs

@@ -12,14 +12,13 @@ from functools import lru_cache
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from licodec import models, orientation
 from licodec.coding import container
 from licodec.coding.container import Header
 from licodec.errors import WeightsMismatchError
-from licodec.image_io import to_rgb_array
+from licodec.image_io import image_to_tensor, pad_to_multiple, tensor_to_array, to_rgb_array
 from licodec.models.base import CompressionModel
 
 
@@ -36,20 +35,6 @@ def get_model(name: str | None = None, weights: str | os.PathLike | None = None)
     """The (cached, eval-mode) model and its weights digest. With ``weights`` and no ``name``,
     the architecture is the one the weights file names."""
     return _cached_model(name, None if weights is None else str(weights))
-
-
-def image_to_tensor(arr: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.array(arr, dtype=np.uint8, copy=True)).permute(2, 0, 1).unsqueeze(0).float() / 255.0
-
-
-def tensor_to_array(x: torch.Tensor) -> np.ndarray:
-    return (x[0].clamp(0, 1) * 255.0).round().to(torch.uint8).permute(1, 2, 0).numpy()
-
-
-def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
-    h, w = x.shape[-2:]
-    ph, pw = -h % multiple, -w % multiple
-    return F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
 
 
 def compress(image: Image.Image | np.ndarray, model: str | None = None, quality: float | None = None, *,

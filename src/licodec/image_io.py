@@ -1,4 +1,5 @@
-"""Reading images into the codec's RGB layout, and writing files atomically.
+"""Reading images into the codec's RGB layout, converting them to and from tensors, and writing
+files atomically.
 
 Input conversions (all through Pillow; PNG, JPEG, WebP, BMP, TIFF and anything else Pillow
 opens):
@@ -25,6 +26,8 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
 
 from licodec.errors import ImageReadError
@@ -95,6 +98,23 @@ def load_image(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ImageReadError(f"image {path.name} is empty")
     return arr, channels
+
+
+def image_to_tensor(arr: np.ndarray) -> torch.Tensor:
+    """An (H, W, 3) uint8 array as the models' input: (1, 3, H, W) float in [0, 1]."""
+    return torch.from_numpy(np.array(arr, dtype=np.uint8, copy=True)).permute(2, 0, 1).unsqueeze(0).float() / 255.0
+
+
+def tensor_to_array(x: torch.Tensor) -> np.ndarray:
+    """The inverse of :func:`image_to_tensor`: clamped to [0, 1] and rounded to 8 bits."""
+    return (x[0].clamp(0, 1) * 255.0).round().to(torch.uint8).permute(1, 2, 0).numpy()
+
+
+def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    """``x`` (…, H, W) padded at the bottom and right by edge replication to multiples of ``multiple``."""
+    h, w = x.shape[-2:]
+    ph, pw = -h % multiple, -w % multiple
+    return F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
 
 
 def write_atomic_with(path: str | os.PathLike, write: Callable[[str], None]) -> None:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
+from licodec.image_io import pad_to_multiple
 from licodec.train.loss import rd_loss
 
 if TYPE_CHECKING:
@@ -67,13 +68,12 @@ def rd_cost(net: CompressionModel, x: Tensor, quality: float) -> float:
     """J = bpp + λ(q)·255²·MSE (the training objective, :func:`licodec.train.loss.rd_loss`) of
     model ``net`` (eval mode) coding image ``x`` (1, 3, H, W), padded by edge replication to the
     model's multiple; rate and distortion are per pixel of the image itself, not of the padding."""
-    from licodec.api import pad_to_multiple  # the API imports this module
-
     h, w = x.shape[-2:]
     q = net.quality_tensor(quality, 1)
     out = net(pad_to_multiple(x, net.downsample), q)
     visible = {"likelihoods": out["likelihoods"], "x_hat": out["x_hat"][..., :h, :w].clamp(0, 1)}
     return float(rd_loss(visible, x, net.gain.lam(q))["loss"])
+
 
 def best_orientation(net: CompressionModel, x: Tensor, quality: float) -> int:
     """The orientation of ``x`` (1, 3, H, W) with the lowest :func:`rd_cost` under ``net`` at

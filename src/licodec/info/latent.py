@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from licodec.api import image_to_tensor, pad_to_multiple
+from licodec.image_io import image_to_tensor, pad_to_multiple
 from licodec.errors import InvalidOptionError
 from licodec.models.base import CompressionModel
 
