@@ -70,6 +70,57 @@ def test_default_output_never_clobbers(tmp_path, weights):
     assert np.array_equal(np.asarray(Image.open(src)), photo())
 
 
+def test_several_sources_code_each_like_one(tmp_path, weights):
+    """``lic compress a b c`` writes what three single calls write; ``-o`` names a folder for them."""
+    srcs = []
+    for i in range(3):
+        srcs.append(tmp_path / f"img{i}.png")
+        Image.fromarray(photo(seed=i)).save(srcs[-1])
+    opts = ("--model", "bmshj2018-hyperprior", "--weights", weights, "--quality", 2.5)
+    r = run("compress", *srcs, *opts)
+    assert r.exit_code == 0, r.output
+    single = licodec.compress(photo(seed=1), model="bmshj2018-hyperprior", weights=weights, quality=2.5)
+    assert (tmp_path / "img1.lic").read_bytes() == single
+    (tmp_path / "out").mkdir()
+    lics = [s.with_suffix(".lic") for s in srcs]
+    r = run("decompress", *lics, "-o", tmp_path / "out", "--weights", weights)
+    assert r.exit_code == 0, r.output
+    for i in range(3):
+        decoded = np.asarray(Image.open(tmp_path / "out" / f"img{i}.png"))
+        assert np.array_equal(decoded, np.asarray(licodec.decompress(lics[i].read_bytes(), weights=weights)))
+
+
+def test_several_sources_one_bad(tmp_path, weights):
+    """A source that fails gets its own error line; the others are still coded; exit 2."""
+    Image.fromarray(photo()).save(tmp_path / "a.png")
+    (tmp_path / "b.png").write_bytes(b"not an image")
+    Image.fromarray(photo(seed=3)).save(tmp_path / "c.png")
+    r = run("compress", tmp_path / "a.png", tmp_path / "b.png", tmp_path / "c.png",
+            "--model", "bmshj2018-hyperprior", "--weights", weights)
+    assert r.exit_code == 2
+    errors = [line for line in r.output.splitlines() if line.startswith("lic: error:")]
+    assert len(errors) == 2 and "b.png: cannot read image" in errors[0] and "1 of 3 files failed" in errors[1]
+    assert (tmp_path / "a.lic").is_file() and (tmp_path / "c.lic").is_file() and not (tmp_path / "b.lic").exists()
+
+
+def test_several_sources_checked_before_any_is_coded(tmp_path, weights):
+    """Outputs that would collide, exist, or need a folder that is not there: exit 2, nothing written."""
+    Image.fromarray(photo()).save(tmp_path / "a.png")
+    Image.fromarray(photo()).save(tmp_path / "a.bmp")
+    Image.fromarray(photo()).save(tmp_path / "b.png")
+    opts = ("--model", "bmshj2018-hyperprior", "--weights", weights)
+    r = run("compress", tmp_path / "a.png", tmp_path / "a.bmp", *opts)
+    assert r.exit_code == 2 and "both be written to" in r.output
+    r = run("compress", tmp_path / "a.png", tmp_path / "b.png", "-o", tmp_path / "nodir", *opts)
+    assert r.exit_code == 2 and "existing folder" in r.output
+    (tmp_path / "b.lic").write_bytes(b"keep")
+    r = run("compress", tmp_path / "a.png", tmp_path / "b.png", *opts)
+    assert r.exit_code == 2 and "b.lic exists" in r.output
+    assert not (tmp_path / "a.lic").exists() and (tmp_path / "b.lic").read_bytes() == b"keep"
+    r = run("compress", tmp_path / "a.png", tmp_path / "b.png", "--force", *opts)
+    assert r.exit_code == 0 and (tmp_path / "b.lic").read_bytes() != b"keep"
+
+
 @pytest.mark.parametrize("shape", [(1, 1), (17, 33), (4000, 3), (3, 4000)])
 def test_any_size(shape, weights):
     img = photo(*shape)

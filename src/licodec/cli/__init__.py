@@ -15,6 +15,7 @@ import sys
 import click
 
 from licodec import __version__
+from licodec.cli.console import one_line
 from licodec.errors import LicError
 
 _COMMAND_MODULES = ("codec", "theory", "evaluate", "training", "convert")
@@ -25,8 +26,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except (LicError, ValueError, OSError) as exc:  # user errors: one line, exit 2
-            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            click.echo(f"lic: error: {msg}", err=True)
+            click.echo(f"lic: error: {one_line(exc)}", err=True)
             ctx.exit(2)
 
 

@@ -3,27 +3,59 @@
 from __future__ import annotations
 
 import json
+import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
-from licodec.cli.console import warnings_to_stderr
-from licodec.errors import InvalidOptionError
+from licodec.cli.console import one_line, warnings_to_stderr
+from licodec.errors import InvalidOptionError, LicError
 
 
-def _output_path(given: str | None, source: Path, suffix: str, force: bool) -> Path:
-    if given:
-        return Path(given)
-    out = source.with_suffix(suffix)
-    if out.exists() and not force:
-        raise InvalidOptionError(f"{out} exists; choose another name with -o or pass --force")
-    return out
+def _plan(sources: tuple[str, ...], given: str | None, suffix: str, force: bool) -> list[tuple[Path, Path]]:
+    """(source, output) for each source. ``-o`` names the output file of a single source, or an
+    existing folder the outputs go to (required with several sources). An output named after its
+    source (its name with ``suffix``) never replaces a file without ``--force``; every output is
+    checked before any source is coded."""
+    srcs = [Path(s) for s in sources]
+    if given and len(srcs) == 1 and not Path(given).is_dir():
+        return [(srcs[0], Path(given))]
+    if given and not Path(given).is_dir():
+        raise InvalidOptionError(f"with several sources, -o must be an existing folder: {given}")
+    outs = [Path(given) / (s.stem + suffix) if given else s.with_suffix(suffix) for s in srcs]
+    claimed: dict[str, Path] = {}
+    for src, out in zip(srcs, outs):
+        if out.exists() and not force:
+            raise InvalidOptionError(f"{out} exists; choose another name with -o or pass --force")
+        other = claimed.setdefault(os.path.abspath(out), src)
+        if other != src:
+            raise InvalidOptionError(f"{other} and {src} would both be written to {out}")
+    return list(zip(srcs, outs))
+
+
+def _for_each(pairs: list[tuple[Path, Path]], code: Callable[[Path, Path], None]) -> None:
+    """``code(source, output)`` for each pair. A single source's error is the command's. With
+    several, a source that fails gets its own error line and the others go on; the command then
+    fails (exit 2) and names how many failed."""
+    if len(pairs) == 1:
+        code(*pairs[0])
+        return
+    failed = 0
+    for src, out in pairs:
+        try:
+            code(src, out)
+        except (LicError, ValueError, OSError) as exc:
+            failed += 1
+            click.echo(f"lic: error: {src}: {one_line(exc)}", err=True)
+    if failed:
+        raise LicError(f"{failed} of {len(pairs)} files failed")
 
 
 @click.command("compress")
-@click.argument("source", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", help="Output .lic file (default: SOURCE with .lic suffix).")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(dir_okay=False), metavar="SOURCE...")
+@click.option("-o", "--output", help="Output .lic file, or a folder for the outputs (default: each SOURCE with .lic suffix).")
 @click.option("--model", default=None, help="Model name (see `lic models`); default: the shipped default.")
 @click.option("--quality", type=float, default=None, help="Quality knob, any real value in the model's range.")
 @click.option("--bpp", "target_bpp", type=float, default=None, help="Rate control: largest quality at or under this bpp.")
@@ -36,56 +68,63 @@ def _output_path(given: str | None, source: Path, suffix: str, force: bool) -> P
               help="Try the image's 8 rotations and mirror images and code the one with the lowest rate-distortion "
                    "cost: about 1 % smaller files (BD-rate), 8 more passes of the model per encode, same decoder.")
 @click.option("--weights", type=click.Path(dir_okay=False), default=None, help="Use these safetensors weights.")
-@click.option("-f", "--force", is_flag=True, help="Overwrite the default output file if it exists.")
-def compress_cmd(source, output, model, quality, target_bpp, target_size, target_psnr, refine, orient, weights, force):
-    """Compress an image (PNG, JPEG, WebP, BMP, TIFF, ...) to a .lic file."""
+@click.option("-f", "--force", is_flag=True, help="Overwrite output files named after their sources.")
+def compress_cmd(sources, output, model, quality, target_bpp, target_size, target_psnr, refine, orient, weights, force):
+    """Compress images (PNG, JPEG, WebP, BMP, TIFF, ...) to .lic files."""
     from licodec import api
     from licodec.image_io import load_image, write_atomic
 
     targets = [t for t in (quality, target_bpp, target_size, target_psnr) if t is not None]
     if len(targets) > 1:
         raise InvalidOptionError("give at most one of --quality, --bpp, --size, --psnr")
-    src = Path(source)
-    with warnings_to_stderr():
-        arr, channels = load_image(src)
-    out = _output_path(output, src, ".lic", force)
-    image = arr[..., 0] if channels == 1 else arr
-    t0 = time.perf_counter()
-    if target_bpp is not None or target_size is not None or target_psnr is not None:
-        from licodec.rate_control import compress_to_target
+    pairs = _plan(sources, output, ".lic", force)
+    api.get_model(model, weights)  # a bad model or weights file fails once, not once per source
 
-        data = compress_to_target(image, model=model, weights=weights, bpp=target_bpp, size=target_size,
-                                  psnr=target_psnr, refine=refine, orient=orient)
-    else:
-        data = api.compress(image, model=model, quality=quality, weights=weights, refine=refine, orient=orient)
-    elapsed = time.perf_counter() - t0
-    write_atomic(out, data)
-    header = api.read_header(data)
-    bpp = 8 * len(data) / (arr.shape[0] * arr.shape[1])
-    click.echo(f"{out}: {len(data)} bytes, {bpp:.4f} bpp, {header.model} q={header.quality:g}, {elapsed:.2f} s")
+    def code(src: Path, out: Path) -> None:
+        with warnings_to_stderr():
+            arr, channels = load_image(src)
+        image = arr[..., 0] if channels == 1 else arr
+        t0 = time.perf_counter()
+        if target_bpp is not None or target_size is not None or target_psnr is not None:
+            from licodec.rate_control import compress_to_target
+
+            data = compress_to_target(image, model=model, weights=weights, bpp=target_bpp, size=target_size,
+                                      psnr=target_psnr, refine=refine, orient=orient)
+        else:
+            data = api.compress(image, model=model, quality=quality, weights=weights, refine=refine, orient=orient)
+        elapsed = time.perf_counter() - t0
+        write_atomic(out, data)
+        header = api.read_header(data)
+        bpp = 8 * len(data) / (arr.shape[0] * arr.shape[1])
+        click.echo(f"{out}: {len(data)} bytes, {bpp:.4f} bpp, {header.model} q={header.quality:g}, {elapsed:.2f} s")
+
+    _for_each(pairs, code)
 
 
 @click.command("decompress")
-@click.argument("source", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", help="Output image (format from the suffix; default: SOURCE with .png).")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(dir_okay=False), metavar="SOURCE...")
+@click.option("-o", "--output", help="Output image (format from the suffix), or a folder for the outputs "
+                                     "(default: each SOURCE with .png).")
 @click.option("--weights", type=click.Path(dir_okay=False), default=None, help="Decode with these safetensors weights.")
-@click.option("-f", "--force", is_flag=True, help="Overwrite the default output file if it exists.")
-def decompress_cmd(source, output, weights, force):
-    """Decode a .lic file to an image."""
+@click.option("-f", "--force", is_flag=True, help="Overwrite output files named after their sources.")
+def decompress_cmd(sources, output, weights, force):
+    """Decode .lic files to images."""
     from licodec import api
     from licodec.errors import FormatError
     from licodec.image_io import save_image_atomic
 
-    src = Path(source)
-    if not src.is_file():
-        raise FormatError(f"no such file: {src}")
-    data = src.read_bytes()
-    out = _output_path(output, src, ".png", force)
-    t0 = time.perf_counter()
-    image = api.decompress(data, weights=weights)
-    elapsed = time.perf_counter() - t0
-    save_image_atomic(image, out)
-    click.echo(f"{out}: {image.width}x{image.height} {image.mode}, {elapsed:.2f} s")
+    pairs = _plan(sources, output, ".png", force)
+
+    def code(src: Path, out: Path) -> None:
+        if not src.is_file():
+            raise FormatError(f"no such file: {src}")
+        t0 = time.perf_counter()
+        image = api.decompress(src.read_bytes(), weights=weights)
+        elapsed = time.perf_counter() - t0
+        save_image_atomic(image, out)
+        click.echo(f"{out}: {image.width}x{image.height} {image.mode}, {elapsed:.2f} s")
+
+    _for_each(pairs, code)
 
 
 @click.command("info")

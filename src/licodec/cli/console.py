@@ -9,6 +9,12 @@ from contextlib import contextmanager
 import click
 
 
+def one_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its class name if it has none)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 @contextmanager
 def warnings_to_stderr() -> Iterator[None]:
     """Show each distinct ``UserWarning`` raised inside as one ``lic: warning: ...`` line on stderr,
