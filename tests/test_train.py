@@ -121,6 +121,12 @@ def test_bf16_only_where_the_hardware_has_it(data_dir, tmp_path, monkeypatch):
         warnings.simplefilter("ignore")
         fallback.fit()
     assert bf16.bf16 and not fallback.bf16
+    # channels_last speeds up bf16 and eager fp32, but slows compiled fp32: that keeps the default layout
+    assert bf16.channels_last and fallback.channels_last
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        compiled = Trainer(cfg(data_dir, tmp_path / "compiled", steps=2, val=None, compile=True))
+    assert not compiled.channels_last and all(p.is_contiguous() for p in compiled.net.parameters())
     a, b, c = fp32.net.state_dict(), bf16.net.state_dict(), fallback.net.state_dict()
     assert all(torch.equal(a[k], c[k]) for k in a)
     assert not all(torch.equal(a[k], b[k]) for k in a)

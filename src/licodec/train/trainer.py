@@ -9,7 +9,10 @@ Recipe (see ``docs/training.md`` for the evidence behind it):
   stays at full rate, and a short decayed fork of any checkpoint gives the weights to ship);
   gradient-norm clipping;
 * bf16 autocast + channels_last on CPU (likelihoods and the rate in fp32) where the hardware
-  has bf16 arithmetic; fp32 elsewhere, where emulated bf16 is several times slower;
+  has bf16 arithmetic; fp32 elsewhere, where emulated bf16 is several times slower — in
+  channels_last when eager, in the default layout when compiled (``mbt2018-mean``, batch 8 of
+  256², 2 Xeon cores with AVX-512 but not its BF16 extension: eager 2.51 s per step in
+  channels_last against 2.96 s; compiled 2.26 s against 1.79 s);
 * an exponential moving average of the weights — the EMA is what validation codes and what
   gets exported, since it is far better than the raw weights while the learning rate is high;
 * checkpoints every few minutes and on SIGINT/SIGTERM; ``--resume`` continues exactly;
@@ -191,7 +194,8 @@ class Trainer:
         # the constructor arguments as built (from --init's weights, or grown from them)
         cfg.model_config = {k: v for k, v in self.net.config().items() if k != "lambdas"}
         self.net.train()
-        if cfg.channels_last:
+        self.channels_last = cfg.channels_last and (self.bf16 or not cfg.compile)  # module docstring
+        if self.channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
         self.ema = {k: v.detach().clone().float() for k, v in self.net.state_dict().items() if v.is_floating_point()}
@@ -329,7 +333,7 @@ class Trainer:
                 if self._stop or out_of_time:
                     break
                 x = next(batches).to(self.device)
-                if cfg.channels_last:
+                if self.channels_last:
                     x = x.contiguous(memory_format=torch.channels_last)
                 q = 1 + torch.rand(x.shape[0]) * (levels - 1)
                 lam = self.net.gain.lam(q).to(self.device)
