@@ -53,7 +53,7 @@ def main() -> None:
     ap.add_argument("--patch", type=int, default=128)
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--variants", default="fp32,bf16,bf16+cl", help="any of fp32, bf16, bf16+cl, bf16+cl+compile, fp32+compile")
+    ap.add_argument("--variants", default="fp32,bf16,bf16+cl", help="precision (fp32 or bf16), +cl for channels_last, +compile for torch.compile, e.g. fp32,fp32+cl+compile")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)
