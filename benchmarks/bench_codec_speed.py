@@ -13,7 +13,7 @@ left near zero, which makes its entropy coding cheaper than with trained weights
 comparison, if anything, favours CompressAI. Its autoregressive models decode in float: the
 timing is not of an exact (cross-platform) decoder.
 
-    python benchmarks/bench_codec_speed.py [--models ...] [--threads 2] [--quality 4] [--raw] [--json]
+    python benchmarks/bench_codec_speed.py [--models ...] [--threads 2] [--quality 4] [--raw] [--layout L] [--json]
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def _timed(fn):
     return time.perf_counter() - t0, out
 
 
-def bench_licodec(name: str, x: torch.Tensor, quality: float, raw: bool) -> dict:
+def bench_licodec(name: str, x: torch.Tensor, quality: float, raw: bool, layout: str = "channels_last") -> dict:
     torch.manual_seed(0)
     trained = name == models.DEFAULT
     net = models.create(name, pretrained=trained)
@@ -93,6 +93,9 @@ def bench_licodec(name: str, x: torch.Tensor, quality: float, raw: bool) -> dict
     if not (trained or raw):
         lively(net)
     net.eval()
+    fmt = getattr(torch, layout)  # licodec.api runs its models in channels_last
+    net.to(memory_format=fmt)
+    x = x.contiguous(memory_format=fmt)
     warm = net.compress(x[:, :, :64, :64], quality)
     net.decompress(warm["strings"], warm["shape"], quality)
     t_enc, enc = _timed(lambda: net.compress(x, quality))
@@ -130,17 +133,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--quality", type=float, default=4.0)
     ap.add_argument("--raw", action="store_true", help="keep licodec's random weights untouched")
+    ap.add_argument("--layout", choices=["channels_last", "contiguous_format"], default="channels_last",
+                    help="memory layout of licodec's models and input (the API's: channels_last)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     x = load_image(args.image)
     rows = []
     if not args.json:
-        print(f"# {args.image.name} {x.shape[-1]}x{x.shape[-2]}, {args.threads} threads, quality {args.quality:g}, "
+        print(f"# {args.image.name} {x.shape[-1]}x{x.shape[-2]}, {args.threads} threads, quality {args.quality:g}, {args.layout}, "
               f"torch {torch.__version__}, {platform.machine()}")
         print(f"{'model':<22} {'implementation':<46} {'weights':<15} {'enc s':>7} {'dec s':>7} {'bpp':>7}")
     for name in args.models:
-        rows.append(bench_licodec(name, x, args.quality, args.raw))
+        rows.append(bench_licodec(name, x, args.quality, args.raw, args.layout))
         if name in COMPRESSAI and (ref := bench_compressai(name, x)) is not None:
             rows.append(ref)
         if not args.json:

@@ -11,12 +11,11 @@ from click.testing import CliRunner
 
 import licodec
 from licodec import orientation
-from licodec.image_io import image_to_tensor, pad_to_multiple
 from licodec.cli import main
 from licodec.coding import container
 from licodec.errors import CorruptFileError, UnsupportedVersionError
 from licodec.eval.lic import resolve_model, split_options
-from licodec.image_io import load_image
+from licodec.image_io import image_to_tensor, load_image, pad_to_multiple
 from licodec.orientation import ORIENTATIONS, best_orientation, describe, orient, oriented_size, rd_cost, unorient
 from test_default_model import kodak_or_sample
 

@@ -10,12 +10,11 @@ from click.testing import CliRunner
 import licodec
 from exactness import random_model
 from licodec import models, refine
-from licodec.image_io import image_to_tensor
 from licodec.cli import main
 from licodec.errors import InvalidOptionError
 from licodec.eval.codecs import parse_codecs, resolve_specs
 from licodec.eval.metrics import psnr
-from licodec.image_io import load_image
+from licodec.image_io import image_to_tensor, load_image
 from licodec.refine import soft_round, temperature
 from test_default_model import kodak_or_sample
 

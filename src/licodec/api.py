@@ -28,7 +28,10 @@ def _cached_model(name: str | None, weights: str | None) -> tuple[CompressionMod
         model = models.create(name or models.DEFAULT)
     else:
         model = models.load(weights) if name is None else models.create(name, weights=weights)
-    return model, models.state_digest(model)
+    # channels_last: oneDNN's convolutions run faster on it in fp32 too (kodim01, mbt2018-mean, one
+    # thread of an AVX-512 Xeon: analysis 0.76 → 0.43 s, synthesis 0.77 → 0.57 s); the exact
+    # fixed-point layers compute the same integers in any layout, and the digest is layout-free
+    return model.to(memory_format=torch.channels_last), models.state_digest(model)
 
 
 def get_model(name: str | None = None, weights: str | os.PathLike | None = None) -> tuple[CompressionModel, bytes]:
@@ -58,7 +61,7 @@ def compress(image: Image.Image | np.ndarray, model: str | None = None, quality:
     net.quality_tensor(q, 1)  # validates the range
     x = image_to_tensor(arr)
     k = orientation.best_orientation(net, x, q) if orient else 0
-    x = pad_to_multiple(orientation.orient(x, k), net.downsample)
+    x = pad_to_multiple(orientation.orient(x, k), net.downsample).contiguous(memory_format=torch.channels_last)
     with torch.no_grad() if refine else torch.inference_mode():  # refinement needs autograd
         enc = net.compress(x, q, refine=refine)
     if own_net:
