@@ -85,6 +85,8 @@ def test_several_sources_code_each_like_one(tmp_path, weights):
     lics = [s.with_suffix(".lic") for s in srcs]
     r = run("decompress", *lics, "-o", tmp_path / "out", "--weights", weights)
     assert r.exit_code == 0, r.output
+    r = run("compress", srcs[1], "-o", tmp_path / "out", *opts)  # one source into a folder
+    assert r.exit_code == 0 and (tmp_path / "out" / "img1.lic").read_bytes() == single
     for i in range(3):
         decoded = np.asarray(Image.open(tmp_path / "out" / f"img{i}.png"))
         assert np.array_equal(decoded, np.asarray(licodec.decompress(lics[i].read_bytes(), weights=weights)))
