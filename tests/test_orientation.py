@@ -128,7 +128,6 @@ def test_cli_and_eval_options(crop, tmp_path, monkeypatch):
     assert resolve_model("default+orient+refine5") == f"{licodec.models.DEFAULT}+refine5+orient"
 
 
-
 def test_orientation_combines_with_refinement(crop, monkeypatch):
     """The search picks the orientation, then refinement optimizes that picture's latents: the
     file's streams are exactly the refined coding of the turned picture (72×136 → 136×72)."""
