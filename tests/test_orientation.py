@@ -14,7 +14,7 @@ from licodec import orientation
 from licodec.cli import main
 from licodec.coding import container
 from licodec.errors import CorruptFileError, UnsupportedVersionError
-from licodec.eval.lic import resolve_model, split_options
+from licodec.eval.lic import EncoderOptions, resolve_model, split_options
 from licodec.image_io import image_to_tensor, load_image, pad_to_multiple
 from licodec.orientation import ORIENTATIONS, best_orientation, describe, orient, oriented_size, rd_cost, unorient
 from test_default_model import kodak_or_sample
@@ -104,8 +104,8 @@ def test_container_versions_and_flags():
     for version, flags in [(1, 3), (2, 0), (2, 8), (2, 0x83)]:
         with pytest.raises(CorruptFileError, match="flags"):
             container.unpack(patched(v1, version, flags))
-    with pytest.raises(UnsupportedVersionError, match="versions 1 to 2"):
-        container.unpack(patched(v1, 3, 0))
+    with pytest.raises(UnsupportedVersionError, match="versions 1 to 3"):
+        container.unpack(patched(v1, 4, 0))
 
 
 def test_cli_and_eval_options(crop, tmp_path, monkeypatch):
@@ -123,8 +123,9 @@ def test_cli_and_eval_options(crop, tmp_path, monkeypatch):
     assert licodec.read_header((tmp_path / "b.lic").read_bytes()).orientation == 6
     assert (tmp_path / "b.lic").stat().st_size <= 600
 
-    assert split_options("default+orient+refine50") == ("default", 50, True)
-    assert split_options("x.safetensors") == ("x.safetensors", 0, False)
+    assert split_options("default+orient+refine50") == ("default", EncoderOptions(50, True))
+    assert split_options("x.safetensors+nofilter") == ("x.safetensors", EncoderOptions(postfilter=False))
+    assert split_options("x.safetensors") == ("x.safetensors", EncoderOptions())
     assert resolve_model("default+orient+refine5") == f"{licodec.models.DEFAULT}+refine5+orient"
 
 

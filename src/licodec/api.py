@@ -15,6 +15,7 @@ import torch
 from PIL import Image
 
 from licodec import models, orientation
+from licodec import postfilter as _postfilter
 from licodec.coding import container
 from licodec.coding.container import Header
 from licodec.errors import WeightsMismatchError
@@ -42,7 +43,7 @@ def get_model(name: str | None = None, weights: str | os.PathLike | None = None)
 
 def compress(image: Image.Image | np.ndarray, model: str | None = None, quality: float | None = None, *,
              weights: str | os.PathLike | None = None, net: CompressionModel | None = None,
-             refine: int = 0, orient: bool = False) -> bytes:
+             refine: int = 0, orient: bool = False, postfilter: bool = True) -> bytes:
     """Compress an image to the bytes of a complete ``.lic`` file.
 
     ``model`` is a registry name (default :data:`licodec.models.DEFAULT`); ``quality`` a real
@@ -51,7 +52,9 @@ def compress(image: Image.Image | np.ndarray, model: str | None = None, quality:
     ``refine`` > 0 optimizes the image's latents for that many iterations before coding
     (:mod:`licodec.refine`: smaller files, slower encoding, same decoder); ``orient`` codes the
     image in whichever of its eight rotations and mirror images costs least
-    (:mod:`licodec.orientation`: eight more passes of the model per encode, same decoder).
+    (:mod:`licodec.orientation`: eight more passes of the model per encode, same decoder);
+    ``postfilter`` fits a filter for the decoder's output and sends it when it pays for its bytes
+    (:mod:`licodec.postfilter`: one more synthesis pass per encode, a small filter in the decoder).
     """
     arr, channels = to_rgb_array(image)
     own_net = net is not None
@@ -64,10 +67,17 @@ def compress(image: Image.Image | np.ndarray, model: str | None = None, quality:
     x = pad_to_multiple(orientation.orient(x, k), net.downsample).contiguous(memory_format=torch.channels_last)
     with torch.no_grad() if refine else torch.inference_mode():  # refinement needs autograd
         enc = net.compress(x, q, refine=refine)
+    fitted = None
+    if postfilter:
+        with torch.inference_mode():
+            x_hat = net.reconstruct(enc["y_hat"], q)
+        decoded = _picture(x_hat, arr.shape[0], arr.shape[1], k)
+        fitted = _postfilter.fit(decoded, arr, float(net.gain.lam(torch.tensor([q]))[0]))
     if own_net:
         digest = models.state_digest(net)  # after compress, which may have built missing coding tables
     fields = {"model": net.name, "digest": digest, "height": arr.shape[0], "width": arr.shape[1],
-              "channels": channels, "quality": q, "shape": tuple(int(v) for v in enc["shape"]), "orientation": k}
+              "channels": channels, "quality": q, "shape": tuple(int(v) for v in enc["shape"]), "orientation": k,
+              "postfilter": fitted.to_bytes() if fitted else b""}
     return container.pack(fields, enc["strings"])
 
 
@@ -87,9 +97,16 @@ def decode_array(data: bytes, *, weights: str | os.PathLike | None = None,
             f"available {digest.hex()})")
     with torch.inference_mode():
         dec = net.decompress(streams, header.shape, header.quality)
-    h, w = orientation.oriented_size(header.height, header.width, header.orientation)
-    x_hat = orientation.unorient(dec["x_hat"][..., :h, :w], header.orientation)
-    return tensor_to_array(x_hat), header
+    picture = _picture(dec["x_hat"], header.height, header.width, header.orientation)
+    if header.postfilter:
+        picture = _postfilter.PostFilter.from_bytes(header.postfilter).apply(picture)
+    return picture, header
+
+
+def _picture(x_hat: torch.Tensor, height: int, width: int, k: int) -> np.ndarray:
+    """The decoder's 8-bit picture: ``x_hat`` of orientation ``k`` cropped and turned back."""
+    h, w = orientation.oriented_size(height, width, k)
+    return tensor_to_array(orientation.unorient(x_hat[..., :h, :w], k))
 
 
 def decompress(data: bytes, *, weights: str | os.PathLike | None = None,

@@ -4,7 +4,8 @@ File size and PSNR grow monotonically with quality for a variable-rate model (in
 the search tolerates small violations), so a bisection over q in the model's range finds:
 
 * ``size``: the largest quality whose file is at most ``size`` bytes (never exceeded; stops as
-  soon as it lands within 3 % below the target);
+  soon as it lands within 3 % below the target). A trial file that is over the budget with its
+  post-filter is tried without it, which keeps the size monotonic in the quality;
 * ``bpp``: the same with size = bpp · pixels / 8;
 * ``psnr``: the smallest file whose decoded PSNR reaches the target.
 
@@ -20,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from licodec import api
+from licodec.coding import container
 from licodec.errors import InvalidOptionError, TargetUnreachableError
 from licodec.eval.metrics import psnr as _psnr
 from licodec.image_io import to_rgb_array
@@ -27,19 +29,30 @@ from licodec.image_io import to_rgb_array
 MAX_ITERATIONS = 24
 
 
+def _without_postfilter(data: bytes) -> bytes:
+    """The same file without its post-filter (the streams do not depend on it)."""
+    header, streams = container.unpack(data)
+    if not header.postfilter:
+        return data
+    fields = {f: getattr(header, f) for f in ("model", "digest", "height", "width", "channels", "quality", "shape",
+                                              "orientation")}
+    return container.pack(fields, streams)
+
+
 def compress_to_target(image: Image.Image | np.ndarray, *, model: str | None = None,
                        weights: str | os.PathLike | None = None, bpp: float | None = None,
                        size: int | None = None, psnr: float | None = None, refine: int = 0,
-                       orient: bool = False) -> bytes:
+                       orient: bool = False, postfilter: bool = True) -> bytes:
     """Compress ``image`` to meet exactly one of the targets ``bpp``, ``size`` (bytes) or ``psnr`` (dB);
-    ``refine`` and ``orient`` as in :func:`licodec.compress` (every trial encode uses them)."""
+    ``refine``, ``orient`` and ``postfilter`` as in :func:`licodec.compress` (every trial encode uses them)."""
     if sum(t is not None for t in (bpp, size, psnr)) != 1:
         raise InvalidOptionError("give exactly one rate-control target")
     arr, _ = to_rgb_array(image)
     net, _ = api.get_model(model, weights)
     lo, hi = net.quality_range
     pixels = arr.shape[0] * arr.shape[1]
-    encode = lambda q: api.compress(image, quality=q, net=net, refine=refine, orient=orient)  # noqa: E731
+    encode = lambda q: api.compress(image, model=model, quality=q, weights=weights, refine=refine,  # noqa: E731
+                                    orient=orient, postfilter=postfilter)
 
     if psnr is not None:
         if not math.isfinite(psnr) or psnr <= 0:
@@ -68,6 +81,12 @@ def compress_to_target(image: Image.Image | np.ndarray, *, model: str | None = N
         size = int(math.floor(bpp * pixels / 8))
     if size <= 0:
         raise InvalidOptionError("--size must be a positive number of bytes")
+    sized = encode
+
+    def encode(q: float) -> bytes:  # noqa: F811 — a file over budget only by its filter goes without it
+        data = sized(q)
+        return _without_postfilter(data) if len(data) > size else data
+
     best = encode(lo)
     if len(best) > size:
         raise TargetUnreachableError(f"{size} bytes is below the smallest file this model makes for this image ({len(best)} bytes)")

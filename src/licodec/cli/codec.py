@@ -67,9 +67,13 @@ def _for_each(pairs: list[tuple[Path, Path]], code: Callable[[Path, Path], None]
 @click.option("--orient", is_flag=True,
               help="Try the image's 8 rotations and mirror images and code the one with the lowest rate-distortion "
                    "cost: about 1 % smaller files (BD-rate), 8 more passes of the model per encode, same decoder.")
+@click.option("--postfilter/--no-postfilter", default=True, show_default=True,
+              help="Fit a filter for the decoder's output and send it in the file when it pays for its bytes: "
+                   "about 3 % smaller files (BD-rate) for one more synthesis pass and a least-squares fit per encode.")
 @click.option("--weights", type=click.Path(dir_okay=False), default=None, help="Use these safetensors weights.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite output files named after their sources.")
-def compress_cmd(sources, output, model, quality, target_bpp, target_size, target_psnr, refine, orient, weights, force):
+def compress_cmd(sources, output, model, quality, target_bpp, target_size, target_psnr, refine, orient, postfilter,
+                 weights, force):
     """Compress images (PNG, JPEG, WebP, BMP, TIFF, ...) to .lic files."""
     from licodec import api
     from licodec.image_io import load_image, write_atomic
@@ -89,9 +93,10 @@ def compress_cmd(sources, output, model, quality, target_bpp, target_size, targe
             from licodec.rate_control import compress_to_target
 
             data = compress_to_target(image, model=model, weights=weights, bpp=target_bpp, size=target_size,
-                                      psnr=target_psnr, refine=refine, orient=orient)
+                                      psnr=target_psnr, refine=refine, orient=orient, postfilter=postfilter)
         else:
-            data = api.compress(image, model=model, quality=quality, weights=weights, refine=refine, orient=orient)
+            data = api.compress(image, model=model, quality=quality, weights=weights, refine=refine, orient=orient,
+                                postfilter=postfilter)
         elapsed = time.perf_counter() - t0
         write_atomic(out, data)
         header = api.read_header(data)
@@ -146,6 +151,7 @@ def info_cmd(source, as_json):
         "file": str(src), "bytes": len(data), "bpp": 8 * len(data) / pixels, "model": h.model,
         "weights_digest": h.digest.hex(), "height": h.height, "width": h.width, "channels": h.channels,
         "quality": h.quality, "orientation": h.orientation, "latent_shape": list(h.shape), "header_bytes": h.header_bytes + 4,
+        "postfilter_bytes": len(h.postfilter),
         "streams": [{"index": i, "bytes": n, "bpp": 8 * n / pixels} for i, n in enumerate(h.stream_lengths)],
     }
     if as_json:
@@ -157,6 +163,8 @@ def info_cmd(source, as_json):
     click.echo(f"quality       {h.quality:g}")
     if h.orientation:
         click.echo(f"orientation   {h.orientation} (coded {describe(h.orientation)})")
+    if h.postfilter:
+        click.echo(f"post-filter   {len(h.postfilter)} bytes (radius {h.postfilter[0]})")
     click.echo(f"latent shape  {h.shape[0]}x{h.shape[1]}")
     click.echo(f"size          {len(data)} bytes, {info['bpp']:.4f} bpp (header + checksum {info['header_bytes']} bytes)")
     for s in info["streams"]:

@@ -17,7 +17,7 @@ from licodec.errors import InvalidOptionError
 
 _CODECS_HELP = ("Comma list: lic:MODEL[@q1,q2,...] (lic:default = the default model; lic:FILE.safetensors = "
                 "a weights file, e.g. a training run's; suffixes +refineN, e.g. lic:default+refine50, refine the latents, +orient searches the "
-                "orientation), jpeg "
+                "orientation, +nofilter codes without the post-filter), jpeg "
                 "(= jpeg444 + jpeg420), jpeg444, jpeg420, webp, avif (4:4:4), jpeg2000, jpegxl; any "
                 "codec takes @s1,s2,... to override its default settings.")
 

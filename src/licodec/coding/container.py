@@ -1,10 +1,10 @@
-"""The ``.lic`` container, versions 1 and 2 (byte layout documented in ``docs/format.md``).
+"""The ``.lic`` container, versions 1 to 3 (byte layout documented in ``docs/format.md``).
 
 All integers little endian::
 
     magic      4   89 4C 49 43  ("\\x89LIC")
-    version    1   1, or 2 when the image was coded in another orientation
-    flags      1   version 1: 0; version 2: bits 0–2 the orientation (1–7), bits 3–7 zero
+    version    1   1; 2 when the image was coded in another orientation; 3 with a post-filter
+    flags      1   version 1: 0; versions 2 and 3: bits 0–2 the orientation (version 2: 1–7), bits 3–7 zero
     name_len   1   n
     model      n   registry name, ASCII
     digest     8   first 8 bytes of the weights' SHA-256 state digest
@@ -16,12 +16,15 @@ All integers little endian::
     latent_w   2   u16 ┘ (the lowest-resolution latent)
     n_streams  1   k
     lengths    4k  u32 each
+    pf_len     2   version 3 only: u16 length m ≥ 2 of the post-filter
+    postfilter m   version 3 only: the post-filter's payload (:mod:`licodec.postfilter`)
     streams    Σ   the entropy-coded streams, in order
     crc32      4   CRC-32 (zlib) of every preceding byte
 
 The orientation k (:mod:`licodec.orientation`) says which of the eight rotations and mirror
 images of the picture the streams hold; a writer uses version 1 when k = 0, so files coded
-in the picture's own orientation stay readable by every version-1 reader.
+in the picture's own orientation stay readable by every version-1 reader. Likewise a writer uses
+version 3 only for a file that holds a post-filter, which older readers must not decode without.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from dataclasses import dataclass
 from licodec.errors import CorruptFileError, NotLicFileError, TruncatedFileError, UnsupportedVersionError
 
 MAGIC = b"\x89LIC"
-VERSION = 2  # the newest version this module reads and writes
+VERSION = 3  # the newest version this module reads and writes
 _FIXED = struct.Struct("<IIBfHHB")  # height, width, channels, quality, latent_h, latent_w, n_streams
 
 
@@ -49,10 +52,16 @@ class Header:
     shape: tuple[int, int]
     stream_lengths: tuple[int, ...]
     orientation: int = 0
+    postfilter: bytes = b""
+
+    @property
+    def version(self) -> int:
+        return 3 if self.postfilter else 2 if self.orientation else 1
 
     @property
     def header_bytes(self) -> int:
-        return 4 + 3 + len(self.model) + 8 + _FIXED.size + 4 * len(self.stream_lengths)
+        extra = 2 + len(self.postfilter) if self.postfilter else 0
+        return 4 + 3 + len(self.model) + 8 + _FIXED.size + 4 * len(self.stream_lengths) + extra
 
     @property
     def total_bytes(self) -> int:
@@ -61,19 +70,24 @@ class Header:
 
 def pack(header_fields: dict, streams: list[bytes]) -> bytes:
     """Serialize a header (fields of :class:`Header` except ``stream_lengths``; ``orientation``
-    optional, default 0) and its streams."""
+    and ``postfilter`` optional) and its streams, in the lowest version that holds them."""
     name = header_fields["model"].encode("ascii")
     orientation = int(header_fields.get("orientation", 0))
-    if len(name) > 255 or len(streams) > 255 or len(header_fields["digest"]) != 8 or not 0 <= orientation < 8:
+    postfilter = bytes(header_fields.get("postfilter", b""))
+    if (len(name) > 255 or len(streams) > 255 or len(header_fields["digest"]) != 8 or not 0 <= orientation < 8
+            or len(postfilter) == 1 or len(postfilter) > 0xFFFF):
         raise ValueError("header field out of range")
     quality = float(header_fields["quality"])
     if not math.isfinite(quality):
         raise ValueError("quality must be finite")
     h, w = header_fields["shape"]
     body = bytearray(MAGIC)
-    body += bytes([2 if orientation else 1, orientation, len(name)]) + name + header_fields["digest"]
+    version = 3 if postfilter else 2 if orientation else 1
+    body += bytes([version, orientation, len(name)]) + name + header_fields["digest"]
     body += _FIXED.pack(header_fields["height"], header_fields["width"], header_fields["channels"], quality, h, w, len(streams))
     body += b"".join(struct.pack("<I", len(s)) for s in streams)
+    if postfilter:
+        body += struct.pack("<H", len(postfilter)) + postfilter
     body += b"".join(streams)
     return bytes(body) + struct.pack("<I", zlib.crc32(body))
 
@@ -105,8 +119,8 @@ def parse_header(data: bytes) -> Header:
         raise TruncatedFileError("file is truncated inside the header")
     if not 1 <= data[4] <= VERSION:
         raise UnsupportedVersionError(f"unsupported .lic format version {data[4]} (this licodec reads versions 1 to {VERSION})")
-    flags = data[5]
-    if (data[4] == 1 and flags) or flags > 7 or (data[4] == 2 and not flags):
+    version, flags = data[4], data[5]
+    if (version == 1 and flags) or flags > 7 or (version == 2 and not flags):
         raise CorruptFileError("header is corrupted (flags)")
     n = data[6]
     pos = 7 + n + 8
@@ -124,4 +138,15 @@ def parse_header(data: bytes) -> Header:
     lengths = struct.unpack_from(f"<{k}I", data, pos)
     if channels not in (1, 3) or height == 0 or width == 0 or not math.isfinite(quality):
         raise CorruptFileError("header is corrupted (image fields)")
-    return Header(model, digest, height, width, channels, quality, (lh, lw), tuple(lengths), flags)
+    postfilter = b""
+    if version == 3:
+        pos += 4 * k
+        if len(data) < pos + 2:
+            raise TruncatedFileError("file is truncated inside the header")
+        (m,) = struct.unpack_from("<H", data, pos)
+        if m < 2:
+            raise CorruptFileError("header is corrupted (post-filter length)")
+        if len(data) < pos + 2 + m:
+            raise TruncatedFileError("file is truncated inside the header")
+        postfilter = data[pos + 2 : pos + 2 + m]
+    return Header(model, digest, height, width, channels, quality, (lh, lw), tuple(lengths), flags, postfilter)

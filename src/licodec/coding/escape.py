@@ -22,7 +22,11 @@ class BitWriter:
         v = n + 1
         width = v.bit_length()
         self._bits.extend([0] * (width - 1))
-        self._bits.extend((v >> i) & 1 for i in range(width - 1, -1, -1))
+        self.write_bits(v, width)
+
+    def write_bits(self, value: int, width: int) -> None:
+        """``value``'s ``width`` low bits, most significant first."""
+        self._bits.extend((value >> i) & 1 for i in range(width - 1, -1, -1))
 
     def getvalue(self) -> bytes:
         bits = self._bits + [0] * (-len(self._bits) % 8)
@@ -30,14 +34,15 @@ class BitWriter:
 
 
 class BitReader:
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, what: str = "escape stream") -> None:
         self._data = data
         self._pos = 0
+        self._what = what
 
     def _bit(self) -> int:
         byte = self._pos >> 3
         if byte >= len(self._data):
-            raise CorruptFileError("escape stream ended early")
+            raise CorruptFileError(f"{self._what} ended early")
         bit = (self._data[byte] >> (7 - (self._pos & 7))) & 1
         self._pos += 1
         return bit
@@ -47,8 +52,16 @@ class BitReader:
         while self._bit() == 0:
             zeros += 1
             if zeros > 64:
-                raise CorruptFileError("malformed escape code")
-        v = 1
-        for _ in range(zeros):
-            v = (v << 1) | self._bit()
-        return v - 1
+                raise CorruptFileError(f"malformed code in {self._what}")
+        return self.read_bits(zeros, 1) - 1
+
+    def read_bits(self, width: int, value: int = 0) -> int:
+        """``width`` more bits appended to ``value``, most significant first."""
+        for _ in range(width):
+            value = (value << 1) | self._bit()
+        return value
+
+    def at_end(self) -> bool:
+        """Whether only zero padding, less than a byte of it, is left."""
+        rest = len(self._data) * 8 - self._pos
+        return rest == 0 or (rest < 8 and self._data[-1] & ((1 << rest) - 1) == 0)

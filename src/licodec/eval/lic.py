@@ -13,6 +13,7 @@ API keeps it). The runner also makes one untimed warm-up round trip per codec an
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -21,7 +22,7 @@ import numpy as np
 from licodec.errors import InvalidOptionError
 from licodec.eval.classical import Codec
 
-__all__ = ["LIC_PREFIX", "DEFAULT_QUALITIES", "resolve_model", "lic_codec", "model_loader"]
+__all__ = ["LIC_PREFIX", "DEFAULT_QUALITIES", "EncoderOptions", "resolve_model", "lic_codec", "model_loader"]
 
 LIC_PREFIX = "lic"
 #: Qualities evaluated when ``lic:MODEL`` names no ``@q1,q2,...`` (the shipped models' range is 1-8).
@@ -34,36 +35,57 @@ def _is_file(model: str | None) -> bool:
     return bool(model) and model.endswith(".safetensors")
 
 
-def split_options(model: str | None) -> tuple[str | None, int, bool]:
-    """Encoder options after the model: ``("default", 50, True)`` for ``"default+refine50+orient"``
-    (the suffixes in either order), ``(model, 0, False)`` without them."""
-    model, refine, orient = model or "", 0, False
-    while match := re.fullmatch(r"(.*)\+(refine(\d+)|orient)", model):
-        model = match.group(1)
+@dataclass(frozen=True)
+class EncoderOptions:
+    """The encoder options a ``lic:`` codec name can carry after its model: ``+refineN``,
+    ``+orient`` and ``+nofilter`` (any order; the canonical order is that one)."""
+
+    refine: int = 0
+    orient: bool = False
+    postfilter: bool = True
+
+    @property
+    def suffix(self) -> str:
+        return (f"+refine{self.refine}" if self.refine else "") + ("+orient" if self.orient else "") + \
+            ("" if self.postfilter else "+nofilter")
+
+    @property
+    def label(self) -> str:
+        return (f" + refine {self.refine}" if self.refine else "") + (" + orient" if self.orient else "") + \
+            ("" if self.postfilter else ", no post-filter")
+
+    @property
+    def arguments(self) -> str:
+        """Those options as :func:`licodec.compress` arguments (``", refine=50, orient=True"``)."""
+        return (f", refine={self.refine}" if self.refine else "") + (", orient=True" if self.orient else "") + \
+            ("" if self.postfilter else ", postfilter=False")
+
+
+def split_options(model: str | None) -> tuple[str | None, EncoderOptions]:
+    """The model and the encoder options after it: ``("default", EncoderOptions(50, True))`` for
+    ``"default+orient+refine50"``."""
+    model, options = model or "", {}
+    while match := re.fullmatch(r"(.*)\+(refine(\d+)|orient|nofilter)", model):
+        model, option = match.group(1), match.group(2)
         if match.group(3) is not None:
-            refine = int(match.group(3))
+            options["refine"] = int(match.group(3))
         else:
-            orient = True
-    return model or None, refine, orient
-
-
-def option_suffix(refine: int, orient: bool) -> str:
-    """The canonical suffix of those encoder options (``"+refine50+orient"``)."""
-    return (f"+refine{refine}" if refine else "") + ("+orient" if orient else "")
+            options["orient" if option == "orient" else "postfilter"] = option == "orient"
+    return model or None, EncoderOptions(**options)
 
 
 def resolve_model(model: str | None) -> str:
     """Registry name for ``model`` (``None``, ``""`` and ``"default"`` mean the default model), or
-    ``model`` itself when it is the path of a weights file; ``+refineN`` and ``+orient`` suffixes
-    are kept (in that order)."""
+    ``model`` itself when it is the path of a weights file; encoder options are kept, in their
+    canonical order (:class:`EncoderOptions`)."""
     from licodec import models
 
-    model, refine, orient = split_options(model)
-    if refine or orient:
+    model, options = split_options(model)
+    if options != EncoderOptions():
         from licodec.refine import check_steps
 
-        check_steps(refine)
-        return resolve_model(model) + option_suffix(refine, orient)
+        check_steps(options.refine)
+        return resolve_model(model) + options.suffix
 
     if _is_file(model):
         if not Path(model).is_file():
@@ -89,7 +111,7 @@ def lic_codec(model: str | None) -> Codec:
     from licodec.models.weights import read_weights
 
     resolved = resolve_model(model)
-    name, refine, orient = split_options(resolved)
+    name, options = split_options(resolved)
     weights = name if _is_file(name) else None
     if model_loader is not None:
         if name not in _NETS:
@@ -100,24 +122,22 @@ def lic_codec(model: str | None) -> Codec:
         net, _ = api.get_model(arch, weights)
         hand = None
     arch = net.name
-    net.check_refine(refine)
+    net.check_refine(options.refine)
     lo, hi = net.quality_range
     defaults = tuple(float(q) for q in DEFAULT_QUALITIES if lo <= q <= hi) or (float(lo), float(hi))
 
     def encode(rgb: np.ndarray, setting: float, threads: int = 1) -> bytes:
-        return licodec.compress(rgb, model=arch, quality=float(setting), weights=weights, net=hand, refine=refine,
-                                 orient=orient)
+        return licodec.compress(rgb, model=arch, quality=float(setting), weights=weights, net=hand,
+                                refine=options.refine, orient=options.orient, postfilter=options.postfilter)
 
     def decode(data: bytes, threads: int = 1) -> np.ndarray:
         image = licodec.decompress(data, weights=weights, net=hand)
         return np.asarray(image.convert("RGB"), dtype=np.uint8)
 
     label = f"licodec {Path(name).stem}" if weights else f"licodec {name}"
-    options = (", weights=FILE" if weights else "") + (f", refine={refine}" if refine else "") + \
-        (", orient=True" if orient else "")
+    arguments = (", weights=FILE" if weights else "") + options.arguments
     return Codec(
-        name=f"{LIC_PREFIX}:{resolved}",
-        label=label + (f" + refine {refine}" if refine else "") + (" + orient" if orient else ""), setting_name="quality",
+        name=f"{LIC_PREFIX}:{resolved}", label=label + options.label, setting_name="quality",
         default_settings=defaults, setting_range=(float(lo), float(hi)), suffix="lic",
-        description=f"licodec.compress(model='{arch}', quality=q{options}); complete .lic file",
+        description=f"licodec.compress(model='{arch}', quality=q{arguments}); complete .lic file",
         encode=encode, decode=decode)

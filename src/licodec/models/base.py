@@ -154,6 +154,10 @@ class CompressionModel(nn.Module):
         """x̂ = g_s(ŷ·g'(q)), unclamped."""
         return self.g_s(self.gain.decode(y_hat, quality))
 
+    def reconstruct(self, y_hat: Tensor, quality: float | Tensor | None = None) -> Tensor:
+        """The picture :meth:`decompress` returns for the latents ``y_hat``: g_s(ŷ·g'(q)) in [0, 1]."""
+        return self._synthesis(y_hat, self.quality_tensor(quality, y_hat.shape[0])).clamp(0, 1)
+
     # -- the contract ---------------------------------------------------------------------------
     def forward(self, x: Tensor, quality: float | Tensor | None = None) -> dict[str, Any]:
         raise NotImplementedError
@@ -247,4 +251,4 @@ class HyperpriorModel(CompressionModel):
         q = self.quality_tensor(quality, 1)
         z_hat = self.z_density.decompress(SymbolDecoder(strings[1]), shape)
         y_hat = self._decompress_y(z_hat, SymbolDecoder(strings[0]))
-        return {"x_hat": self._synthesis(y_hat, q).clamp(0, 1), "y_hat": y_hat}
+        return {"x_hat": self.reconstruct(y_hat, q), "y_hat": y_hat}

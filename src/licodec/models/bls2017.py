@@ -49,4 +49,4 @@ class FactorizedPrior(CompressionModel):
         self._check_eval()
         q = self.quality_tensor(quality, 1)
         y_hat = self.density.decompress(SymbolDecoder(strings[0]), shape)
-        return {"x_hat": self._synthesis(y_hat, q).clamp(0, 1), "y_hat": y_hat}
+        return {"x_hat": self.reconstruct(y_hat, q), "y_hat": y_hat}

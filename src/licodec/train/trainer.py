@@ -152,7 +152,8 @@ def build_model(cfg: TrainConfig) -> models.CompressionModel:
 
 @torch.no_grad()
 def evaluate_coded(net: models.CompressionModel, images: list[np.ndarray], qualities: tuple[float, ...]) -> list[dict[str, float]]:
-    """Real coding: bytes of complete .lic files, PSNR of the decoded 8-bit image."""
+    """Real coding: bytes of complete .lic files, PSNR of the decoded 8-bit image. Without the
+    post-filter (:mod:`licodec.postfilter`), so the numbers follow the model alone."""
     net.eval()
     net.update_tables()
     rows = []
@@ -160,7 +161,7 @@ def evaluate_coded(net: models.CompressionModel, images: list[np.ndarray], quali
         q = min(max(q, net.quality_range[0]), net.quality_range[1])
         bpps, psnrs = [], []
         for img in images:
-            data = api.compress(img, quality=q, net=net)
+            data = api.compress(img, quality=q, net=net, postfilter=False)
             rec, _ = api.decode_array(data, net=net)
             bpps.append(8 * len(data) / (img.shape[0] * img.shape[1]))
             psnrs.append(psnr(img, rec))
