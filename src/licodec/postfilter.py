@@ -178,7 +178,7 @@ def fit(decoded: np.ndarray, original: np.ndarray, lam: float, radii: tuple[int,
     h, w = decoded.shape[:2]
     r_max = max(radii)
     target = original.astype(np.float64) - decoded.astype(np.float64)
-    n = 3 + 3 * len(offsets(r_max)) + 1
+    n = n_coefficients(r_max)
     gram, cross = np.zeros((n, n)), np.zeros((n, 3))
     padded = np.pad(decoded.astype(np.float64).transpose(2, 0, 1), ((0, 0), (r_max, r_max), (r_max, r_max)), mode="edge")
     step = max(1, 65536 // w)
@@ -187,9 +187,8 @@ def fit(decoded: np.ndarray, original: np.ndarray, lam: float, radii: tuple[int,
         feats = _features(padded, r_max, lo, hi)
         gram += feats @ feats.T
         cross += feats @ target[lo:hi].reshape(-1, 3)
-    energy = np.square(target).sum(axis=(0, 1))
-    # rounding the output adds about 1/12 per value, whatever the filter
-    best_cost, best = lam * float(energy.sum()) / 3, None
+    energy = float(np.square(target).sum())  # the SSE without a filter
+    best_cost, best = lam * energy / 3, None
     for radius in radii:
         idx = _columns(radius, r_max)
         g, b = gram[np.ix_(idx, idx)], cross[idx]
@@ -198,14 +197,14 @@ def fit(decoded: np.ndarray, original: np.ndarray, lam: float, radii: tuple[int,
         for shift in SHIFTS:
             q = np.clip(np.round(solution * (1 << shift)), -MAX_COEF, MAX_COEF).astype(np.int64)
             wq = q / (1 << shift)
-            sse = float(energy.sum() - 2 * np.sum(b * wq) + np.einsum("fc,fg,gc->", wq, g, wq)) + h * w * 3 / 12
+            # the quadratic form of least squares, plus about 1/12 per value for rounding the output
+            sse = energy - 2 * float(np.sum(b * wq)) + float(np.einsum("fc,fg,gc->", wq, g, wq)) + h * w * 3 / 12
             cost = payload_bits(q.T) + 16 + lam * sse / 3  # 16: the container's length field
             if cost < best_cost:
                 best_cost, best = cost, PostFilter(radius, shift, np.ascontiguousarray(q.T))
     if best is None:
         return None
     # the estimate ignores clipping and the exact rounding: keep the filter only if it really pays
-    sse0 = float(np.square(target).sum())
-    sse1 = float(np.square(original.astype(np.float64) - best.apply(decoded)).sum())
+    sse = float(np.square(original.astype(np.float64) - best.apply(decoded)).sum())
     bits = 8 * (len(best.to_bytes()) + 2)
-    return best if bits + lam * sse1 / 3 < lam * sse0 / 3 else None
+    return best if bits + lam * sse / 3 < lam * energy / 3 else None
