@@ -29,10 +29,11 @@ from licodec.image_io import to_rgb_array
 MAX_ITERATIONS = 24
 
 
-def _without_postfilter(data: bytes) -> bytes:
-    """The same file without its post-filter (the streams do not depend on it)."""
+def _within(data: bytes, size: int) -> bytes:
+    """``data``, or the same file without its post-filter (the streams do not depend on it) when
+    ``data`` is over ``size`` bytes."""
     header, streams = container.unpack(data)
-    if not header.postfilter:
+    if len(data) <= size or not header.postfilter:
         return data
     fields = {f: getattr(header, f) for f in ("model", "digest", "height", "width", "channels", "quality", "shape",
                                               "orientation")}
@@ -81,23 +82,17 @@ def compress_to_target(image: Image.Image | np.ndarray, *, model: str | None = N
         size = int(math.floor(bpp * pixels / 8))
     if size <= 0:
         raise InvalidOptionError("--size must be a positive number of bytes")
-    sized = encode
-
-    def encode(q: float) -> bytes:  # noqa: F811 — a file over budget only by its filter goes without it
-        data = sized(q)
-        return _without_postfilter(data) if len(data) > size else data
-
-    best = encode(lo)
+    best = _within(encode(lo), size)
     if len(best) > size:
         raise TargetUnreachableError(f"{size} bytes is below the smallest file this model makes for this image ({len(best)} bytes)")
-    top = encode(hi)
+    top = _within(encode(hi), size)
     if len(top) <= size:
         return top
     for _ in range(MAX_ITERATIONS):
         if len(best) >= 0.97 * size:
             break
         mid = (lo + hi) / 2
-        data = encode(mid)
+        data = _within(encode(mid), size)
         if len(data) <= size:
             lo, best = mid, data
         else:
