@@ -103,7 +103,7 @@ class PostFilter:
 
     def to_bytes(self) -> bytes:
         zig = _zigzag(self.coefs.reshape(-1))
-        order = min(range(_MAX_ORDER + 1), key=lambda k: _bits(zig, k))
+        order = _best_order(zig)
         writer = BitWriter()
         for z in zig.tolist():
             writer.write_gamma(z >> order)
@@ -137,10 +137,15 @@ def _bits(zig: np.ndarray, order: int) -> int:
     return int(np.sum(2 * np.floor(np.log2(q + 1)).astype(np.int64) + 1 + order))
 
 
+def _best_order(zig: np.ndarray) -> int:
+    """The Exp-Golomb order that codes ``zig`` in the fewest bits."""
+    return min(range(_MAX_ORDER + 1), key=lambda k: _bits(zig, k))
+
+
 def payload_bits(coefs: np.ndarray) -> int:
     """Bits of a filter's payload before byte padding: 16 header bits and the best order's codes."""
     zig = _zigzag(coefs.reshape(-1))
-    return 16 + min(_bits(zig, k) for k in range(_MAX_ORDER + 1))
+    return 16 + _bits(zig, _best_order(zig))
 
 
 def _features(padded: np.ndarray, r: int, lo: int, hi: int) -> np.ndarray:

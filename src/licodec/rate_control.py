@@ -30,14 +30,8 @@ MAX_ITERATIONS = 24
 
 
 def _within(data: bytes, size: int) -> bytes:
-    """``data``, or the same file without its post-filter (the streams do not depend on it) when
-    ``data`` is over ``size`` bytes."""
-    header, streams = container.unpack(data)
-    if len(data) <= size or not header.postfilter:
-        return data
-    fields = {f: getattr(header, f) for f in ("model", "digest", "height", "width", "channels", "quality", "shape",
-                                              "orientation")}
-    return container.pack(fields, streams)
+    """``data``, or the same file without its post-filter when ``data`` is over ``size`` bytes."""
+    return data if len(data) <= size else container.without_postfilter(data)
 
 
 def compress_to_target(image: Image.Image | np.ndarray, *, model: str | None = None,

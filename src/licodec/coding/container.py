@@ -56,7 +56,7 @@ class Header:
 
     @property
     def version(self) -> int:
-        return 3 if self.postfilter else 2 if self.orientation else 1
+        return _version(self.orientation, self.postfilter)
 
     @property
     def header_bytes(self) -> int:
@@ -66,6 +66,11 @@ class Header:
     @property
     def total_bytes(self) -> int:
         return self.header_bytes + sum(self.stream_lengths) + 4
+
+
+def _version(orientation: int, postfilter: bytes) -> int:
+    """The lowest version that holds a file with this orientation and post-filter."""
+    return 3 if postfilter else 2 if orientation else 1
 
 
 def pack(header_fields: dict, streams: list[bytes]) -> bytes:
@@ -82,14 +87,23 @@ def pack(header_fields: dict, streams: list[bytes]) -> bytes:
         raise ValueError("quality must be finite")
     h, w = header_fields["shape"]
     body = bytearray(MAGIC)
-    version = 3 if postfilter else 2 if orientation else 1
-    body += bytes([version, orientation, len(name)]) + name + header_fields["digest"]
+    body += bytes([_version(orientation, postfilter), orientation, len(name)]) + name + header_fields["digest"]
     body += _FIXED.pack(header_fields["height"], header_fields["width"], header_fields["channels"], quality, h, w, len(streams))
     body += b"".join(struct.pack("<I", len(s)) for s in streams)
     if postfilter:
         body += struct.pack("<H", len(postfilter)) + postfilter
     body += b"".join(streams)
     return bytes(body) + struct.pack("<I", zlib.crc32(body))
+
+
+def without_postfilter(data: bytes) -> bytes:
+    """The same file without its post-filter: the streams do not depend on it."""
+    header, streams = unpack(data)
+    if not header.postfilter:
+        return data
+    fields = {f: getattr(header, f) for f in ("model", "digest", "height", "width", "channels", "quality", "shape",
+                                              "orientation")}
+    return pack(fields, streams)
 
 
 def unpack(data: bytes) -> tuple[Header, list[bytes]]:

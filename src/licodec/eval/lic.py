@@ -69,8 +69,10 @@ def split_options(model: str | None) -> tuple[str | None, EncoderOptions]:
         model, option = match.group(1), match.group(2)
         if match.group(3) is not None:
             options["refine"] = int(match.group(3))
+        elif option == "orient":
+            options["orient"] = True
         else:
-            options["orient" if option == "orient" else "postfilter"] = option == "orient"
+            options["postfilter"] = False
     return model or None, EncoderOptions(**options)
 
 
