@@ -104,8 +104,8 @@ def test_container_versions_and_flags():
     for version, flags in [(1, 3), (2, 0), (2, 8), (2, 0x83)]:
         with pytest.raises(CorruptFileError, match="flags"):
             container.unpack(patched(v1, version, flags))
-    with pytest.raises(UnsupportedVersionError, match="versions 1 to 3"):
-        container.unpack(patched(v1, 4, 0))
+    with pytest.raises(UnsupportedVersionError, match="versions 1 to 4"):
+        container.unpack(patched(v1, 5, 0))
 
 
 def test_cli_and_eval_options(crop, tmp_path, monkeypatch):

@@ -141,6 +141,7 @@ def info_cmd(source, as_json):
     from licodec import api
     from licodec.errors import FormatError
     from licodec.orientation import describe
+    from licodec.postfilter import PostFilter
 
     src = Path(source)
     if not src.is_file():
@@ -165,7 +166,9 @@ def info_cmd(source, as_json):
     if h.orientation:
         click.echo(f"orientation   {h.orientation} (coded {describe(h.orientation)})")
     if h.postfilter:
-        click.echo(f"post-filter   {len(h.postfilter)} bytes (radius {h.postfilter[0]})")
+        pf = PostFilter.from_bytes(h.postfilter)
+        knots = f"tone knots {', '.join(map(str, pf.knots))}" if pf.knots else "no tone knots"
+        click.echo(f"post-filter   {len(h.postfilter)} bytes (radius {pf.radius}, {knots})")
     click.echo(f"latent shape  {h.shape[0]}x{h.shape[1]}")
     click.echo(f"size          {len(data)} bytes, {info['bpp']:.4f} bpp (header + checksum {info['header_bytes']} bytes)")
     for s in info["streams"]:

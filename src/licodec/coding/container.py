@@ -1,10 +1,11 @@
-"""The ``.lic`` container, versions 1 to 3 (byte layout documented in ``docs/format.md``).
+"""The ``.lic`` container, versions 1 to 4 (byte layout documented in ``docs/format.md``).
 
 All integers little endian::
 
     magic      4   89 4C 49 43  ("\\x89LIC")
-    version    1   1; 2 when the image was coded in another orientation; 3 with a post-filter
-    flags      1   version 1: 0; versions 2 and 3: bits 0–2 the orientation (version 2: 1–7), bits 3–7 zero
+    version    1   1; 2 when the image was coded in another orientation; 3 with a post-filter;
+                   4 with a post-filter that has tone knots
+    flags      1   version 1: 0; versions 2 to 4: bits 0–2 the orientation (version 2: 1–7), bits 3–7 zero
     name_len   1   n
     model      n   registry name, ASCII
     digest     8   first 8 bytes of the weights' SHA-256 state digest
@@ -16,15 +17,17 @@ All integers little endian::
     latent_w   2   u16 ┘ (the lowest-resolution latent)
     n_streams  1   k
     lengths    4k  u32 each
-    pf_len     2   version 3 only: u16 length m ≥ 2 of the post-filter
-    postfilter m   version 3 only: the post-filter's payload (:mod:`licodec.postfilter`)
+    pf_len     2   versions 3 and 4: u16 length m ≥ 2 of the post-filter
+    postfilter m   versions 3 and 4: the post-filter's payload (:mod:`licodec.postfilter`)
     streams    Σ   the entropy-coded streams, in order
     crc32      4   CRC-32 (zlib) of every preceding byte
 
 The orientation k (:mod:`licodec.orientation`) says which of the eight rotations and mirror
 images of the picture the streams hold; a writer uses version 1 when k = 0, so files coded
 in the picture's own orientation stay readable by every version-1 reader. Likewise a writer uses
-version 3 only for a file that holds a post-filter, which older readers must not decode without.
+version 3 only for a file that holds a post-filter, which older readers must not decode without,
+and version 4 only when that filter has tone knots (the high nibble of its first byte), which a
+version-3 reader cannot apply.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from dataclasses import dataclass
 from licodec.errors import CorruptFileError, NotLicFileError, TruncatedFileError, UnsupportedVersionError
 
 MAGIC = b"\x89LIC"
-VERSION = 3  # the newest version this module reads and writes
+VERSION = 4  # the newest version this module reads and writes
 _FIXED = struct.Struct("<IIBfHHB")  # height, width, channels, quality, latent_h, latent_w, n_streams
 
 
@@ -70,7 +73,9 @@ class Header:
 
 def _version(orientation: int, postfilter: bytes) -> int:
     """The lowest version that holds a file with this orientation and post-filter."""
-    return 3 if postfilter else 2 if orientation else 1
+    if postfilter:
+        return 4 if postfilter[0] >> 4 else 3
+    return 2 if orientation else 1
 
 
 def pack(header_fields: dict, streams: list[bytes]) -> bytes:
@@ -153,7 +158,7 @@ def parse_header(data: bytes) -> Header:
     if channels not in (1, 3) or height == 0 or width == 0 or not math.isfinite(quality):
         raise CorruptFileError("header is corrupted (image fields)")
     postfilter = b""
-    if version == 3:
+    if version >= 3:
         pos += 4 * k
         if len(data) < pos + 2:
             raise TruncatedFileError("file is truncated inside the header")
@@ -163,4 +168,6 @@ def parse_header(data: bytes) -> Header:
         if len(data) < pos + 2 + m:
             raise TruncatedFileError("file is truncated inside the header")
         postfilter = data[pos + 2 : pos + 2 + m]
+        if (version == 4) != bool(postfilter[0] >> 4):  # tone knots come with version 4, and only with it
+            raise CorruptFileError("header is corrupted (post-filter version)")
     return Header(model, digest, height, width, channels, quality, (lh, lw), tuple(lengths), flags, postfilter)
