@@ -46,7 +46,7 @@ def main() -> None:
     print("quality | bpp without → with | PSNR gain (dB) | filters sent | radii | knots | fit (s) | apply (s)")
     curves: list[list[float]] = [[], [], [], []]  # mean bpp and PSNR, without and with the filter
     for q in (float(v) for v in args.qualities.split(",")):
-        lam = float(net.gain.lam(torch.tensor([q]))[0])
+        lam = net.lam(q)
         bpp0, bpp1, psnr0, gains, radii, knots, t_fit, t_apply = [], [], [], [], Counter(), Counter(), [], []
         for img in images:
             data = licodec.compress(img, quality=q, postfilter=False)

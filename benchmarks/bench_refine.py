@@ -48,7 +48,7 @@ def main() -> None:
     print(f"{len(crops)} crops of {args.crop}², weights {args.weights or net.name}")
     print("quality  steps  RD cost change  encode s")
     for q in (float(v) for v in args.qualities.split(",")):
-        lam = float(net.gain.lam(torch.tensor([q]))[0])
+        lam = net.lam(q)
         for steps in [0] + [int(v) for v in args.steps.split(",")]:
             costs, times = [], []
             for img in crops:

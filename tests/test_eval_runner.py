@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +15,7 @@ from licodec.eval import metrics
 from licodec.eval.classical import CLASSICAL
 from licodec.eval.codecs import parse_codecs, resolve_specs
 from licodec.eval.results import SCHEMA, load_curves, write_csv, write_json
+from licodec.eval import runner
 from licodec.eval.runner import evaluate, list_images, load_rgb
 
 
@@ -223,3 +226,20 @@ def test_lic_quality_outside_the_model_range_is_rejected_early(image_dir, monkey
     specs = resolve_specs(parse_codecs("lic:bmshj2018-hyperprior@2,9"))
     with pytest.raises(InvalidOptionError, match="outside"):
         evaluate(list_images(image_dir), specs, workers=2, progress=False)
+
+
+def initial_environment() -> dict[str, str]:
+    """The environment this process started with: what numpy's OpenBLAS saw when it loaded."""
+    items = Path("/proc/self/environ").read_bytes().split(b"\0")
+    return dict(item.decode().split("=", 1) for item in items if b"=" in item)
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads a Linux process's initial environment")
+def test_workers_start_single_threaded(monkeypatch):
+    """Setting the thread counts in a worker once it runs is too late for OpenBLAS: two workers
+    would each run two BLAS threads on two cores (the post-filter fit's matrix products)."""
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")
+    with runner._single_threaded_pool(1) as pool:
+        env = pool.submit(initial_environment).result()
+    assert all(env[var] == "1" for var in runner._THREAD_VARIABLES)
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "4"  # the parent's own setting is restored

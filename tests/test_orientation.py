@@ -77,7 +77,7 @@ def test_search_picks_the_cheapest_orientation_and_the_file_is_no_worse(crop):
     data = licodec.compress(crop, quality=4, orient=True)
     assert licodec.read_header(data).orientation == k
     plain = licodec.compress(crop, quality=4)
-    lam = float(net.gain.lam(torch.tensor([4.0])))
+    lam = net.lam(4.0)
 
     def real_cost(blob: bytes) -> float:
         err = np.asarray(licodec.decompress(blob), dtype=np.float64) - crop

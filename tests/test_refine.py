@@ -45,7 +45,7 @@ def test_soft_round_tends_to_rounding_and_has_gradients():
 def test_refined_file_is_smaller_at_lower_rd_cost_and_decodes_exactly(crop):
     net = models.create(models.DEFAULT)
     for q in (1.0, 8.0):
-        lam = float(net.gain.lam(torch.tensor([q]))[0])
+        lam = net.lam(q)
         plain = licodec.compress(crop, quality=q)
         refined = licodec.compress(crop, quality=q, refine=30)
         assert licodec.read_header(refined).quality == q

@@ -72,7 +72,7 @@ def compress(image: Image.Image | np.ndarray, model: str | None = None, quality:
         with torch.inference_mode():
             x_hat = net.reconstruct(enc["y_hat"], q)
         decoded = _picture(x_hat, arr.shape[0], arr.shape[1], k)
-        fitted = _postfilter.fit(decoded, arr, float(net.gain.lam(torch.tensor([q]))[0]))
+        fitted = _postfilter.fit(decoded, arr, net.lam(q))
     if own_net:
         digest = models.state_digest(net)  # after compress, which may have built missing coding tables
     fields = {"model": net.name, "digest": digest, "height": arr.shape[0], "width": arr.shape[1],

@@ -46,8 +46,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from licodec.coding.escape import BitReader, BitWriter
 from licodec.errors import CorruptFileError
@@ -93,21 +91,22 @@ class PostFilter:
 
     def apply(self, image: np.ndarray) -> np.ndarray:
         """The filtered picture: H×W×3 uint8 in, H×W×3 uint8 out (exact integer arithmetic)."""
-        r, offs, k = self.radius, offsets(self.radius), self.n_knots
+        r, k, n_spatial = self.radius, self.n_knots, 3 * len(offsets(self.radius))
         x = image.transpose(2, 0, 1).astype(np.int64)
-        kernel = np.zeros((3, 3, 2 * r + 1, 2 * r + 1), np.int64)
-        for c in range(3):
-            for cc in range(3):
-                w = self.coefs[c, cc * len(offs) : (cc + 1) * len(offs)]
-                for (i, j), wi in zip(offs, w):
-                    kernel[c, cc, r + i, r + j] += wi
-                    kernel[c, cc, r - i, r - j] += wi
-                kernel[c, cc, r, r] -= 2 * w.sum()
-        # Every operand and partial sum is an integer below 2^53 (MAX_COEF), so float64 products
-        # and sums are exact in any order: this is integer arithmetic, done by a convolution.
-        padded = F.pad(torch.from_numpy(x)[None].double(), (r, r, r, r), mode="replicate")
-        spatial = F.conv2d(padded, torch.from_numpy(kernel).double())[0].numpy().astype(np.int64)
-        tone = self.coefs[:, 3 * len(offs) :].reshape(3, k, 4)
+        h, w = image.shape[:2]
+        padded = np.pad(x.astype(np.float64), ((0, 0), (r, r), (r, r)), mode="edge")
+        taps = self.coefs[:, :n_spatial].astype(np.float64)
+        spatial = np.empty((3, h * w), np.int64)
+        step = max(1, 32768 // w)
+        for lo in range(0, h, step):
+            hi = min(h, lo + step)
+            feats = np.empty((n_spatial, (hi - lo) * w))
+            _features(padded, r, lo, hi, feats)
+            # Every operand and partial sum is an integer below 2^53 (MAX_COEF), so the float64
+            # products and sums are exact in any order: this is integer arithmetic.
+            spatial[:, lo * w : hi * w] = taps @ feats
+        spatial = spatial.reshape(3, h, w)
+        tone = self.coefs[:, n_spatial:].reshape(3, k, 4)
         p = np.einsum("ckd,dhw->kchw", tone[..., :3], x - 128) + tone[..., 3].T[:, :, None, None]
         if k == 1:
             num, den = spatial + p[0], 1
@@ -115,10 +114,10 @@ class PostFilter:
             t = np.asarray(self.knots, np.int64)
             luma = np.clip(x.sum(0), t[0], t[-1])
             seg = np.clip(np.searchsorted(t, luma, side="right") - 1, 0, k - 2)
-            lo, hi = t[seg], t[seg + 1]
-            ch, row, col = np.ogrid[:3, : x.shape[1], : x.shape[2]]
-            den = hi - lo
-            num = den * spatial + (hi - luma) * p[seg, ch, row, col] + (luma - lo) * p[seg + 1, ch, row, col]
+            below, above = t[seg], t[seg + 1]
+            ch, row, col = np.ogrid[:3, :h, :w]
+            den = above - below
+            num = den * spatial + (above - luma) * p[seg, ch, row, col] + (luma - below) * p[seg + 1, ch, row, col]
         e = (num + den * (1 << self.shift >> 1)) // (den << self.shift)
         return np.clip(x + e, 0, 255).astype(np.uint8).transpose(1, 2, 0)
 
@@ -200,13 +199,13 @@ def _hats(luma: np.ndarray, knots: tuple[int, ...]) -> np.ndarray:
     return alpha
 
 
-def _features(padded: np.ndarray, r: int, lo: int, hi: int) -> np.ndarray:
-    """The spatial regressors of picture rows lo … hi−1 for radius r, (3·|O_r|, pixels) float64,
-    from the picture ``padded`` by r (3, H+2r, W+2r); a smaller radius's regressors are a subset
-    of these (:func:`_columns`)."""
+def _features(padded: np.ndarray, r: int, lo: int, hi: int, out: np.ndarray) -> None:
+    """Write the spatial regressors of picture rows lo … hi−1 for radius r to ``out``
+    (3·|O_r|, pixels), from the picture ``padded`` by r (3, H+2r, W+2r); a smaller radius's
+    regressors are a subset of these (:func:`_columns`)."""
     w = padded.shape[2] - 2 * r
     offs = offsets(r)
-    feats = np.empty((3 * len(offs), hi - lo, w))
+    feats = out.reshape(len(out), hi - lo, w)
     centre = padded[:, r + lo : r + hi, r : r + w]
     for cc in range(3):
         for n, (i, j) in enumerate(offs):
@@ -214,7 +213,6 @@ def _features(padded: np.ndarray, r: int, lo: int, hi: int) -> np.ndarray:
             np.add(padded[cc, r + lo + i : r + hi + i, r + j : r + w + j],
                    padded[cc, r + lo - i : r + hi - i, r - j : r + w - j], out=out)
             out -= 2 * centre[cc]
-    return feats.reshape(len(feats), -1)
 
 
 def _columns(radius: int, max_radius: int) -> np.ndarray:
@@ -236,22 +234,27 @@ def fit(decoded: np.ndarray, original: np.ndarray, lam: float, radii: tuple[int,
     candidates = [()] if 1 in knot_counts else []
     candidates += [t for t in (quantile_knots(luma, k) for k in knot_counts if k > 1) if t]
     # the design: the spatial regressors, then for every candidate set of knots its tone
-    # regressors α_k(L)·(x̂_c' − 128) and α_k(L), k = 1 … K
+    # regressors α_k(L)·(x̂_c' − 128) and α_k(L), k = 1 … K; then the target x − x̂, so that one
+    # matrix product per block of rows accumulates the Gram matrix and the cross-correlations
     n_spatial = 3 * len(offsets(r_max))
     tone_at = np.cumsum([n_spatial] + [4 * max(1, len(t)) for t in candidates])
+    n = tone_at[-1]
     target = original.astype(np.float64) - decoded.astype(np.float64)
-    gram, cross = np.zeros((tone_at[-1], tone_at[-1])), np.zeros((tone_at[-1], 3))
+    moments = np.zeros((n + 3, n + 3))
     padded = np.pad(decoded.astype(np.float64).transpose(2, 0, 1), ((0, 0), (r_max, r_max), (r_max, r_max)), mode="edge")
     step = max(1, 32768 // w)
     for lo in range(0, h, step):
         hi = min(h, lo + step)
+        feats = np.empty((n + 3, (hi - lo) * w))
+        _features(padded, r_max, lo, hi, feats[:n_spatial])
         colour = np.concatenate([padded[:, r_max + lo : r_max + hi, r_max : r_max + w].reshape(3, -1) - 128,
-                                 np.ones((1, (hi - lo) * w))])
-        feats = np.concatenate([_features(padded, r_max, lo, hi)]
-                               + [(_hats(luma[lo:hi], t)[:, None] * colour).reshape(-1, colour.shape[1])
-                                  for t in candidates])
-        gram += feats @ feats.T
-        cross += feats @ target[lo:hi].reshape(-1, 3)
+                                 np.ones((1, feats.shape[1]))])
+        for knots, first, last in zip(candidates, tone_at, tone_at[1:]):
+            alpha = _hats(luma[lo:hi], knots)
+            np.multiply(alpha[:, None], colour, out=feats[first:last].reshape(len(alpha), 4, -1))
+        feats[n:] = target[lo:hi].reshape(-1, 3).T
+        moments += feats @ feats.T
+    gram, cross = moments[:n, :n], moments[:n, n:]
     energy = float(np.square(target).sum())  # the SSE without a filter
     best_cost, best = lam * energy / 3, None
     for radius in radii:

@@ -10,19 +10,20 @@ initialisation, model loading), so timings describe steady-state coding.
 Work is split in tasks of one point (image x codec x setting), most expensive codecs first, and
 spread over ``workers`` processes (``spawn`` start method, so no thread pool or torch state is
 inherited). With more than
-one worker every process is single-threaded (``torch.set_num_threads(1)``, one encoder thread),
-so the timings are per core and the workers do not fight over the cores.
+one worker every process is single-threaded (torch, OpenMP, MKL and OpenBLAS, one encoder
+thread), so the timings are per core and the workers do not fight over the cores.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import multiprocessing
 import os
 import platform
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,19 +139,36 @@ def _run_task(task: _Task) -> list[dict[str, Any]]:
         return [round_trip(task.codec, rgb, s, folder, name, task.threads)[0] for s in task.settings]
 
 
-def _init_worker(single_thread: bool, uses_torch: bool) -> None:
-    if single_thread:
-        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-            os.environ[var] = "1"
-    if uses_torch or single_thread:
-        import torch
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
-        if single_thread:
-            torch.set_num_threads(1)
-            try:
-                torch.set_num_interop_threads(1)
-            except RuntimeError:  # already set in this process
-                pass
+
+def _init_worker() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:  # already set in this process
+        pass
+
+
+@contextlib.contextmanager
+def _single_threaded_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
+    """``workers`` spawned processes with one thread each. The thread-count variables must be in
+    a process's environment when it starts: numpy's OpenBLAS reads them when it loads, which
+    happens before a pool initializer runs."""
+    saved = {var: os.environ.get(var) for var in _THREAD_VARIABLES}
+    os.environ.update(dict.fromkeys(_THREAD_VARIABLES, "1"))
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_init_worker) as pool:
+            yield pool
+    finally:
+        for var, value in saved.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
 
 
 _COST = {"avif444": 6.0, "jpegxl": 1.5, "webp": 1.2, "jpeg2000": 1.2}
@@ -222,10 +240,7 @@ def evaluate(images: Sequence[str | os.PathLike], specs: Sequence[CodecSpec], *,
             for task in schedule:
                 done(_run_task(task))
         else:
-            uses_torch = any(name.startswith("lic:") for name in codecs)
-            ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx,
-                                     initializer=_init_worker, initargs=(True, uses_torch)) as pool:
+            with _single_threaded_pool(min(workers, len(tasks))) as pool:
                 futures = [pool.submit(_run_task, t) for t in schedule]
                 try:
                     for fut in as_completed(futures):

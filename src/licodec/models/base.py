@@ -125,6 +125,10 @@ class CompressionModel(nn.Module):
     def default_quality(self) -> float:
         return self._default_quality if self._default_quality is not None else float(min(4, self.gain.levels))
 
+    def lam(self, quality: float) -> float:
+        """The rate–distortion trade-off λ of the training loss λ·255²·MSE + bpp at ``quality``."""
+        return float(self.gain.lam(torch.tensor([float(quality)]))[0])
+
     def quality_tensor(self, quality: float | Tensor | None, batch: int) -> Tensor:
         if quality is None:
             quality = self.default_quality
