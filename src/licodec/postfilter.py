@@ -97,9 +97,7 @@ class PostFilter:
         padded = np.pad(x.astype(np.float64), ((0, 0), (r, r), (r, r)), mode="edge")
         taps = self.coefs[:, :n_spatial].astype(np.float64)
         spatial = np.empty((3, h * w), np.int64)
-        step = max(1, 32768 // w)
-        for lo in range(0, h, step):
-            hi = min(h, lo + step)
+        for lo, hi in _row_blocks(h, w):
             feats = np.empty((n_spatial, (hi - lo) * w))
             _features(padded, r, lo, hi, feats)
             # Every operand and partial sum is an integer below 2^53 (MAX_COEF), so the float64
@@ -199,6 +197,12 @@ def _hats(luma: np.ndarray, knots: tuple[int, ...]) -> np.ndarray:
     return alpha
 
 
+def _row_blocks(h: int, w: int) -> list[tuple[int, int]]:
+    """Row ranges lo … hi−1 of about 32,768 pixels each: the regressors of one block fit in memory."""
+    step = max(1, 32768 // w)
+    return [(lo, min(h, lo + step)) for lo in range(0, h, step)]
+
+
 def _features(padded: np.ndarray, r: int, lo: int, hi: int, out: np.ndarray) -> None:
     """Write the spatial regressors of picture rows lo … hi−1 for radius r to ``out``
     (3·|O_r|, pixels), from the picture ``padded`` by r (3, H+2r, W+2r); a smaller radius's
@@ -242,9 +246,7 @@ def fit(decoded: np.ndarray, original: np.ndarray, lam: float, radii: tuple[int,
     target = original.astype(np.float64) - decoded.astype(np.float64)
     moments = np.zeros((n + 3, n + 3))
     padded = np.pad(decoded.astype(np.float64).transpose(2, 0, 1), ((0, 0), (r_max, r_max), (r_max, r_max)), mode="edge")
-    step = max(1, 32768 // w)
-    for lo in range(0, h, step):
-        hi = min(h, lo + step)
+    for lo, hi in _row_blocks(h, w):
         feats = np.empty((n + 3, (hi - lo) * w))
         _features(padded, r_max, lo, hi, feats[:n_spatial])
         colour = np.concatenate([padded[:, r_max + lo : r_max + hi, r_max : r_max + w].reshape(3, -1) - 128,
