@@ -146,6 +146,18 @@ def test_rgba_warns_and_drops_alpha(tmp_path, weights):
     assert r.exit_code == 0 and "alpha channel dropped" in r.output
 
 
+def test_exif_rotated_photo_decodes_upright(tmp_path, weights):
+    src = tmp_path / "phone.jpg"
+    image = Image.fromarray(photo())  # 96 wide, 64 high as stored
+    exif = image.getexif()
+    exif[0x0112] = 6  # shown turned 90° clockwise: 64 wide, 96 high
+    image.save(src, exif=exif.tobytes(), quality=95)
+    assert run("compress", src, "--model", "bmshj2018-hyperprior", "--weights", weights).exit_code == 0
+    assert licodec.read_header((tmp_path / "phone.lic").read_bytes()).width == 64
+    out = licodec.decompress((tmp_path / "phone.lic").read_bytes(), weights=weights)
+    assert out.size == (64, 96)
+
+
 def test_16bit_png_is_scaled_with_warning(tmp_path, weights):
     arr = (np.arange(64 * 96, dtype=np.uint16).reshape(64, 96) * 10).astype(np.uint16)
     src = tmp_path / "deep.png"

@@ -14,6 +14,11 @@ RGBA, LA, palette with alpha  alpha dropped with a warning (colour coded as is)
 palette (P), CMYK, YCbCr, HSV converted to RGB (palette and YCbCr silently, others with a warning)
 float (F)                     rejected: no defined 8-bit range
 ============================  ==========================================================
+
+Before that, a PIL image is turned upright by its EXIF orientation tag, as viewers show it (a
+lossless rotation or mirror image), and an RGB, RGBA or CMYK image with an embedded ICC profile
+other than sRGB is converted to sRGB with that profile (with a warning), because the decoded
+image carries no profile and is shown as sRGB.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from typing import Callable
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from licodec.errors import ImageReadError
 
@@ -37,12 +42,45 @@ class ConversionWarning(UserWarning):
     """An input image was converted in a way that loses information."""
 
 
+_EXIF_ORIENTATION = 0x0112
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+def upright(image: Image.Image) -> Image.Image:
+    """``image`` turned as its EXIF orientation tag says viewers show it (itself if untagged)."""
+    try:
+        tag = image.getexif().get(_EXIF_ORIENTATION, 1)
+    except Exception:  # noqa: BLE001 - a broken EXIF block is not the picture
+        return image
+    return ImageOps.exif_transpose(image) if tag in range(2, 9) else image
+
+
+def to_srgb(image: Image.Image) -> Image.Image:
+    """``image`` in sRGB: converted with its embedded ICC profile when that profile is another
+    colour space (RGB, RGBA and CMYK images; a :class:`ConversionWarning` says so)."""
+    icc = image.info.get("icc_profile")
+    if not icc or image.mode not in ("RGB", "RGBA", "CMYK"):
+        return image
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        name = ImageCms.getProfileDescription(profile).strip()
+        if "srgb" in name.lower():
+            return image
+        converted = ImageCms.profileToProfile(image, profile, _SRGB, outputMode="RGBA" if image.mode == "RGBA" else "RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError) as exc:
+        warnings.warn(f"embedded ICC profile ignored, colours read as sRGB ({exc})", ConversionWarning, stacklevel=3)
+        return image
+    warnings.warn(f"colours converted to sRGB from the embedded ICC profile '{name}'", ConversionWarning, stacklevel=3)
+    return converted
+
+
 def to_rgb_array(image: Image.Image | np.ndarray) -> tuple[np.ndarray, int]:
     """Return (H×W×3 uint8 array, original channel count 1 or 3)."""
     if isinstance(image, np.ndarray):
         return _array_to_rgb(image)
     if not isinstance(image, Image.Image):
         raise ImageReadError(f"expected a PIL image or a uint8 numpy array, got {type(image).__name__}")
+    image = to_srgb(upright(image))
     mode = image.mode
     if mode == "RGB":
         return np.asarray(image, dtype=np.uint8), 3
