@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from licodec.image_io import ConversionWarning, load_image, to_rgb_array
+from licodec.image_io import ConversionWarning, load_image, save_image_atomic, to_rgb_array
 
 # red top-left, green top-right, blue bottom-right, black bottom-left
 PICTURE = np.zeros((24, 40, 3), np.uint8)
@@ -89,3 +89,21 @@ def test_broken_icc_profile_is_ignored_with_a_warning(tmp_path):
     with pytest.warns(ConversionWarning, match="ICC profile ignored"):
         arr, _ = load_image(path)
     assert np.array_equal(arr, PICTURE)
+
+
+def test_decoded_pictures_are_not_degraded_by_the_output_format(tmp_path):
+    rng = np.random.default_rng(0)
+    picture = np.clip(rng.normal(128, 40, (48, 64, 3)), 0, 255).astype(np.uint8)
+    save_image_atomic(Image.fromarray(picture), tmp_path / "out.webp")
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "out.webp").convert("RGB")), picture)  # lossless
+    save_image_atomic(Image.fromarray(picture), tmp_path / "out.jpg")
+    save_image_atomic(Image.fromarray(picture), tmp_path / "out.png")
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "out.png")), picture)
+    with Image.open(tmp_path / "out.jpg") as jpeg:
+        from PIL import JpegImagePlugin
+
+        assert JpegImagePlugin.get_sampling(jpeg) == 0  # 4:4:4
+        error = np.abs(np.asarray(jpeg, dtype=float) - picture).mean()
+    default = tmp_path / "default.jpg"
+    Image.fromarray(picture).save(default)  # Pillow's own default: quality 75, 4:2:0
+    assert error < 0.6 * np.abs(np.asarray(Image.open(default), dtype=float) - picture).mean()

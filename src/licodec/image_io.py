@@ -184,13 +184,19 @@ def write_atomic(path: str | os.PathLike, data: bytes) -> None:
     write_atomic_with(path, write)
 
 
+#: How the decoded picture is written to formats that would otherwise code it again lossily at
+#: their default settings: WebP losslessly, JPEG at quality 95 without chroma subsampling.
+SAVE_OPTIONS = {"WEBP": {"lossless": True}, "JPEG": {"quality": 95, "subsampling": 0}}
+
+
 def save_image_atomic(image: Image.Image, path: str | os.PathLike) -> None:
-    """Encode ``image`` in the format its suffix names (PNG if none) and write it atomically."""
+    """Encode ``image`` in the format its suffix names (PNG if none; options from
+    :data:`SAVE_OPTIONS`) and write it atomically."""
     path = Path(path)
     fmt = Image.registered_extensions().get(path.suffix.lower(), "PNG")
     buf = io.BytesIO()
     try:
-        image.save(buf, format=fmt)
+        image.save(buf, format=fmt, **SAVE_OPTIONS.get(fmt, {}))
     except (KeyError, OSError, ValueError) as exc:
         raise ImageReadError(f"cannot write {path.suffix or 'image'} output: {exc}") from None
     write_atomic(path, buf.getvalue())
