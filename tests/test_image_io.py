@@ -107,3 +107,14 @@ def test_decoded_pictures_are_not_degraded_by_the_output_format(tmp_path):
     default = tmp_path / "default.jpg"
     Image.fromarray(picture).save(default)  # Pillow's own default: quality 75, 4:2:0
     assert error < 0.6 * np.abs(np.asarray(Image.open(default), dtype=float) - picture).mean()
+
+
+def test_icc_conversion_keeps_alpha_for_the_alpha_warning():
+    rgba = Image.fromarray(np.concatenate([PICTURE, np.full((24, 40, 1), 100, np.uint8)], 2), "RGBA")
+    rgba.info["icc_profile"] = _swapped_profile()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        arr, channels = to_rgb_array(rgba)
+    messages = " | ".join(str(w.message) for w in caught)
+    assert "converted to sRGB" in messages and "alpha channel dropped" in messages
+    assert channels == 3 and tuple(arr[0, 0]) == (0, 255, 0)

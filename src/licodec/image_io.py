@@ -49,10 +49,11 @@ _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 def upright(image: Image.Image) -> Image.Image:
     """``image`` turned as its EXIF orientation tag says viewers show it (itself if untagged)."""
     try:
-        tag = image.getexif().get(_EXIF_ORIENTATION, 1)
+        if image.getexif().get(_EXIF_ORIENTATION, 1) in range(2, 9):
+            return ImageOps.exif_transpose(image)
     except Exception:  # noqa: BLE001 - a broken EXIF block is not the picture
-        return image
-    return ImageOps.exif_transpose(image) if tag in range(2, 9) else image
+        pass
+    return image
 
 
 def to_srgb(image: Image.Image) -> Image.Image:

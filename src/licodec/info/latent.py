@@ -42,6 +42,8 @@ CHANNEL_INPUTS = 8
 #: Causal neighbours (row, column offsets) of the spatial predictor: the raster context's
 #: nearest four, left, up-left, up and up-right.
 CAUSAL_NEIGHBOURS = ((0, -1), (-1, -1), (-1, 0), (-1, 1))
+#: Factors the σ of a channel may be multiplied by after a prediction (2^(i/8), ¼ to 2).
+SCALE_FACTORS = 2.0 ** (np.arange(-16, 9) / 8)
 
 
 @dataclass
@@ -77,10 +79,6 @@ def plugin_entropy_bits(symbols: np.ndarray) -> float:
     _, counts = np.unique(symbols, return_counts=True)
     p = counts / counts.sum()
     return float(-(counts * np.log2(p)).sum())
-
-
-#: Factors the σ of a channel may be multiplied by after a prediction (2^(i/8), ¼ to 2).
-SCALE_FACTORS = 2.0 ** (np.arange(-16, 9) / 8)
 
 
 def _bit_map(symbols: np.ndarray, scales: np.ndarray, shift: np.ndarray | float = 0.0) -> np.ndarray:
