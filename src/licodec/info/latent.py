@@ -182,7 +182,7 @@ def analyze_latents(net: CompressionModel, image: np.ndarray, quality: float | N
     lik = out["likelihoods"]
     if "z" not in lik:
         raise InvalidOptionError(f"{net.name} has no hyperprior (no ẑ): choose a hyperprior model")
-    y = net.gain.encode(net.g_a(x), net.quality_tensor(q, 1))
+    y, _ = net._analysis(x, q)
     symbols = torch.round(y)[0].reshape(y.shape[1], -1).numpy()
     factorized = np.array([plugin_entropy_bits(s) for s in symbols])
     y_bits = -torch.log2(lik["y"].double())[0]
