@@ -7,10 +7,10 @@ from PIL import Image
 
 import licodec
 from exactness import random_model
-from licodec import models
+from licodec import models, orientation
 from licodec.coding import container
 from licodec.cli import main
-from licodec.errors import TargetUnreachableError
+from licodec.errors import InvalidOptionError, TargetUnreachableError
 from licodec.rate_control import _psnr, compress_to_target
 
 
@@ -82,3 +82,17 @@ def test_size_target_drops_a_post_filter_that_does_not_fit(image, weights):
     data = compress_to_target(image, weights=weights, size=target)
     top, top_streams = container.unpack(data)
     assert len(data) <= target and top.quality == 8 and not top.postfilter and top_streams == streams
+
+
+def test_orientation_is_searched_once_for_all_trials(image, weights, monkeypatch):
+    calls = []
+    monkeypatch.setattr(orientation, "best_orientation", lambda net, x, q: calls.append(q) or 5)
+    lo, hi = (len(licodec.compress(image, weights=weights, quality=q, orientation=5, postfilter=False)) for q in (1, 8))
+    data = compress_to_target(image, weights=weights, size=(lo + hi) // 2, orient=True, postfilter=False)
+    assert len(calls) == 1 and licodec.read_header(data).orientation == 5 and len(data) <= (lo + hi) // 2
+
+
+@pytest.mark.parametrize("k", [-1, 8, 2.0, True])
+def test_an_impossible_orientation_is_refused(image, weights, k):
+    with pytest.raises(InvalidOptionError, match="orientation"):
+        licodec.compress(image, weights=weights, orientation=k)

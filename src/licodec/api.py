@@ -14,7 +14,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from licodec import models, orientation
+from licodec import models
+from licodec import orientation as _orientation
 from licodec import postfilter as _postfilter
 from licodec.coding import container
 from licodec.coding.container import Header
@@ -43,7 +44,8 @@ def get_model(name: str | None = None, weights: str | os.PathLike | None = None)
 
 def compress(image: Image.Image | np.ndarray, model: str | None = None, quality: float | None = None, *,
              weights: str | os.PathLike | None = None, net: CompressionModel | None = None,
-             refine: int = 0, orient: bool = False, postfilter: bool = True) -> bytes:
+             refine: int = 0, orient: bool = False, orientation: int | None = None,
+             postfilter: bool = True) -> bytes:
     """Compress an image to the bytes of a complete ``.lic`` file.
 
     ``model`` is a registry name (default :data:`licodec.models.DEFAULT`); ``quality`` a real
@@ -53,6 +55,7 @@ def compress(image: Image.Image | np.ndarray, model: str | None = None, quality:
     (:mod:`licodec.refine`: smaller files, slower encoding, same decoder); ``orient`` codes the
     image in whichever of its eight rotations and mirror images costs least
     (:mod:`licodec.orientation`: eight more passes of the model per encode, same decoder);
+    ``orientation`` (0–7) codes that orientation without a search (rate control searches once);
     ``postfilter`` fits a filter for the decoder's output and sends it when it pays for its bytes
     (:mod:`licodec.postfilter`: one more synthesis pass per encode, a small filter in the decoder).
     """
@@ -63,8 +66,11 @@ def compress(image: Image.Image | np.ndarray, model: str | None = None, quality:
     q = net.default_quality if quality is None else float(quality)
     net.quality_tensor(q, 1)  # validates the range
     x = image_to_tensor(arr)
-    k = orientation.best_orientation(net, x, q) if orient else 0
-    x = pad_to_multiple(orientation.orient(x, k), net.downsample).contiguous(memory_format=torch.channels_last)
+    if orientation is not None:
+        k = _orientation.check(orientation)
+    else:
+        k = _orientation.best_orientation(net, x, q) if orient else 0
+    x = pad_to_multiple(_orientation.orient(x, k), net.downsample).contiguous(memory_format=torch.channels_last)
     with torch.no_grad() if refine else torch.inference_mode():  # refinement needs autograd
         enc = net.compress(x, q, refine=refine)
     fitted = None
@@ -105,8 +111,8 @@ def decode_array(data: bytes, *, weights: str | os.PathLike | None = None,
 
 def _picture(x_hat: torch.Tensor, height: int, width: int, k: int) -> np.ndarray:
     """The decoder's 8-bit picture: ``x_hat`` of orientation ``k`` cropped and turned back."""
-    h, w = orientation.oriented_size(height, width, k)
-    return tensor_to_array(orientation.unorient(x_hat[..., :h, :w], k))
+    h, w = _orientation.oriented_size(height, width, k)
+    return tensor_to_array(_orientation.unorient(x_hat[..., :h, :w], k))
 
 
 def decompress(data: bytes, *, weights: str | os.PathLike | None = None,

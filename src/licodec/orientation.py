@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
+from licodec.errors import InvalidOptionError
 from licodec.image_io import pad_to_multiple
 from licodec.train.loss import rd_loss
 
@@ -37,6 +38,13 @@ if TYPE_CHECKING:
 
 #: The number of orientations (the order of D4).
 ORIENTATIONS = 8
+
+
+def check(k: int) -> int:
+    """``k`` if it names one of the :data:`ORIENTATIONS` orientations, else :class:`InvalidOptionError`."""
+    if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < ORIENTATIONS:
+        raise InvalidOptionError(f"orientation must be an integer from 0 to {ORIENTATIONS - 1}, got {k!r}")
+    return k
 
 
 def orient(x: Tensor, k: int) -> Tensor:

@@ -20,11 +20,11 @@ import os
 import numpy as np
 from PIL import Image
 
-from licodec import api
+from licodec import api, orientation
 from licodec.coding import container
 from licodec.errors import InvalidOptionError, TargetUnreachableError
 from licodec.eval.metrics import psnr as _psnr
-from licodec.image_io import to_rgb_array
+from licodec.image_io import image_to_tensor, to_rgb_array
 
 MAX_ITERATIONS = 24
 
@@ -39,15 +39,17 @@ def compress_to_target(image: Image.Image | np.ndarray, *, model: str | None = N
                        size: int | None = None, psnr: float | None = None, refine: int = 0,
                        orient: bool = False, postfilter: bool = True) -> bytes:
     """Compress ``image`` to meet exactly one of the targets ``bpp``, ``size`` (bytes) or ``psnr`` (dB);
-    ``refine``, ``orient`` and ``postfilter`` as in :func:`licodec.compress` (every trial encode uses them)."""
+    ``refine``, ``orient`` and ``postfilter`` as in :func:`licodec.compress` (every trial encode uses
+    them; with ``orient`` the orientation is searched once, at the model's default quality)."""
     if sum(t is not None for t in (bpp, size, psnr)) != 1:
         raise InvalidOptionError("give exactly one rate-control target")
     arr, _ = to_rgb_array(image)
     net, _ = api.get_model(model, weights)
     lo, hi = net.quality_range
     pixels = arr.shape[0] * arr.shape[1]
+    k = orientation.best_orientation(net, image_to_tensor(arr), net.default_quality) if orient else 0
     encode = lambda q: api.compress(image, model=model, quality=q, weights=weights, refine=refine,  # noqa: E731
-                                    orient=orient, postfilter=postfilter)
+                                    orientation=k, postfilter=postfilter)
 
     if psnr is not None:
         if not math.isfinite(psnr) or psnr <= 0:
