@@ -11,7 +11,8 @@ integer (or noisy) value v is c(v + 1/2) − c(v − 1/2) (eq. 8 of the appendix
 the uniform noise of training).
 
 For coding, :meth:`update_tables` samples this density once into a probability table per
-channel (with the tail mass folded into the two edge symbols). The tables are buffers saved
+channel, with an edge symbol at each end that holds only the tail mass beyond the values of
+real probability (a value at an edge is escape-coded, :mod:`licodec.coding.ans`). The tables are buffers saved
 with the weights, so encoder and decoder code with the *same* stored numbers on any machine.
 
 Median-centred quantization (``medians=True``, off by default): a per-channel offset m (the
@@ -109,10 +110,12 @@ class FactorizedDensity(nn.Module):
         if self.medians is not None:
             v = v + self.medians.float().view(-1, 1, 1)  # the coded values m + k
         cdf = torch.sigmoid(self._logits_cumulative(v + 0.5)).squeeze(1).double()  # P(X <= k)
-        lo_idx = (cdf < self.tail_mass / 2).sum(1)  # first k with cdf >= tail/2
-        hi_idx = (cdf < 1 - self.tail_mass / 2).sum(1)  # first k with cdf >= 1 - tail/2
-        lo_idx = lo_idx.clamp(0, len(span) - 2)
-        hi_idx = torch.maximum(hi_idx.clamp(0, len(span) - 1), lo_idx + 1)
+        # The edge symbols hold the tails, and a value at an edge costs an escape after it: put
+        # them one step outside [first k with cdf >= tail/2, first k with cdf >= 1 - tail/2], so
+        # they hold only the tails and every value of real probability is an inner symbol (else
+        # a channel that is almost always 0 would pay an escape bit for every 0)
+        lo_idx = ((cdf < self.tail_mass / 2).sum(1) - 1).clamp(0, len(span) - 2)
+        hi_idx = torch.maximum(((cdf < 1 - self.tail_mass / 2).sum(1) + 1).clamp(0, len(span) - 1), lo_idx + 1)
         length = int((hi_idx - lo_idx).max().item()) + 1
         pmf = torch.zeros(self.channels, length, dtype=torch.float64)
         for ch in range(self.channels):
@@ -120,7 +123,7 @@ class FactorizedDensity(nn.Module):
             c = cdf[ch, lo : hi + 1].clone()
             c[-1] = 1.0
             p = torch.diff(c, prepend=torch.zeros(1, dtype=torch.float64))
-            pmf[ch, : hi - lo + 1] = p.clamp_min(0)
+            pmf[ch, : hi - lo + 1] = p.clamp_min(1e-12)  # > 0: the table's length is where its zeros begin
         self._pmf = pmf.float()
         self._offset = (lo_idx - self.max_support).to(torch.int32)
 
