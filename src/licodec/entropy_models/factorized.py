@@ -12,8 +12,9 @@ the uniform noise of training).
 
 For coding, :meth:`update_tables` samples this density once into a probability table per
 channel, with an edge symbol at each end that holds only the tail mass beyond the values of
-real probability (a value at an edge is escape-coded, :mod:`licodec.coding.ans`). The tables are buffers saved
-with the weights, so encoder and decoder code with the *same* stored numbers on any machine.
+real probability (a value at an edge is escape-coded, :mod:`licodec.coding.ans`). The tables
+are buffers saved with the weights, so encoder and decoder code with the *same* stored numbers
+on any machine.
 
 Median-centred quantization (``medians=True``, off by default): a per-channel offset m (the
 buffer ``medians``, zero until set) and x̂ = round(x − m) + m, as CompressAI's
