@@ -24,16 +24,13 @@ import torch
 from licodec import models
 from licodec.entropy_models.gaussian import SCALE_TABLE, scale_indices
 from licodec.eval.metrics import psnr
-from licodec.image_io import image_to_tensor, load_image, pad_to_multiple, tensor_to_array
+from licodec.image_io import load_image, tensor_to_array
+from licodec.info.latent import conditional_latents
 from licodec.train.data import list_images
 
 
-@torch.inference_mode()
 def latents(net, arr: np.ndarray, quality: float) -> dict:
-    x = pad_to_multiple(image_to_tensor(arr), net.downsample)
-    y, q = net._analysis(x, quality)
-    scales, means = net._params(net.z_density.quantize(net.h_a(net._hyper_in(y))))
-    mu = torch.zeros_like(y) if means is None else means
+    y, mu, scales, q = conditional_latents(net, arr, quality)
     s = torch.round(y - mu)
     cls = torch.from_numpy(scale_indices(scales).reshape(s.shape)) * 3 + s.abs().clamp(max=2).long()
     return {"arr": arr, "q": q, "y": y, "mu": mu, "s": s, "cls": cls}

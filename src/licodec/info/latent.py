@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from licodec.entropy_models.gaussian import gaussian_likelihood
 from licodec.errors import InvalidOptionError
@@ -158,17 +159,25 @@ def context_headroom(latents: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, 
 
 
 @torch.no_grad()
+def conditional_latents(net: CompressionModel, image: np.ndarray, quality: float | None = None
+                        ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """(y, μ, σ, q) of a hyperprior model without a context for an H×W×3 uint8 image (padded to
+    the model's multiple): the gained latent, the mean (0 for a scale-only model) and scale that
+    h_s gives each element from ẑ, and the quality tensor."""
+    if not net.supports_refine:  # the same condition: entropy parameters from ẑ alone
+        raise InvalidOptionError(f"{net.name} has a context model already: this measures hyperprior models "
+                                 "without one (bmshj2018-hyperprior, mbt2018-mean)")
+    net.eval()
+    x = pad_to_multiple(image_to_tensor(image), net.downsample)
+    y, q = net._analysis(x, quality)
+    scales, means = net._params(net.z_density.quantize(net.h_a(net._hyper_in(y))))
+    return y, torch.zeros_like(y) if means is None else means, scales, q
+
+
 def coded_residuals(net: CompressionModel, image: np.ndarray, quality: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The symbols round(y − μ) a hyperprior model without a context codes for an H×W×3 uint8
     image, and their coding σ (table scales), each (M, H/16, W/16) float64."""
-    if not net.supports_refine:  # the same condition: entropy parameters from ẑ alone
-        raise InvalidOptionError(f"{net.name} has a context model already: the context headroom is measured on "
-                                 "hyperprior models without one (bmshj2018-hyperprior, mbt2018-mean)")
-    net.eval()
-    x = pad_to_multiple(image_to_tensor(image), net.downsample)
-    y, _ = net._analysis(x, quality)
-    scales, means = net._params(net.z_density.quantize(net.h_a(net._hyper_in(y))))
-    mu = torch.zeros_like(y) if means is None else means
+    y, mu, scales, _ = conditional_latents(net, image, quality)
     return torch.round(y - mu)[0].double().numpy(), net.gaussian.table_scales(scales)[0].double().numpy()
 
 
